@@ -1,0 +1,82 @@
+# Lapor pelanggaran konten pemilu: Rasa assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed
+MODEL     := models/assistant.tar.gz
+RASA_PORT ?= 5005
+ACTION_PORT ?= 5055
+export RASA_PORT ACTION_PORT
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONHASHSEED := 0
+
+# Everything the trained model depends on.
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
+                $(shell find bot/nlu -type f 2>/dev/null)
+
+.PHONY: help setup system-deps run train shell test test-unit test-stories test-nlu validate lint eval-nlu bench clean lock
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.lock pyproject.toml scripts/setup.sh
+	@scripts/setup.sh
+
+setup: $(STAMP) ## Create .venv with Python 3.10 and install locked dependencies (idempotent)
+
+$(MODEL): $(STAMP) $(TRAIN_INPUTS)
+	$(BIN)/rasa train --fixed-model-name assistant --out models
+	@touch $(MODEL)
+
+train: $(MODEL) ## Train the model if it is missing or older than its data/config
+
+run: $(STAMP) $(MODEL) ## Set up, train if needed, and start the assistant (Ctrl-C stops)
+	@scripts/run.sh
+
+shell: $(STAMP) $(MODEL) ## Chat in the terminal (rasa shell, with the action server)
+	@$(BIN)/rasa run actions --actions actions --port $(ACTION_PORT) >var/actions-shell.log 2>&1 & \
+	 pid=$$!; trap "kill $$pid" EXIT; \
+	 $(BIN)/python -m bot.wait_ready http://127.0.0.1:$(ACTION_PORT)/health --timeout 120 && \
+	 $(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
+
+validate: $(STAMP) ## Check training data and domain for errors and warnings
+	$(BIN)/rasa data validate --fail-on-warnings
+
+test-unit: $(STAMP) ## Run pytest (needs the trained model for integration tests)
+	$(BIN)/python -m pytest -q
+
+test-stories: $(STAMP) $(MODEL) ## Run the conversation test stories
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
+	  --fail-on-prediction-errors --out results/core
+
+test-nlu: $(STAMP) $(MODEL) ## Evaluate the model on the held-out NLU test set
+	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/test_set.yml --out results/nlu
+	$(BIN)/python scripts/check_nlu_results.py results/nlu
+
+system-deps: ## Install the Debian packages the tests need (PostgreSQL), if missing
+	@scripts/system_deps.sh
+
+test: $(STAMP) ## Set up if needed and run every check: validate, train, pytest, stories, NLU
+	@scripts/system_deps.sh
+	$(MAKE) validate
+	$(MAKE) train
+	$(MAKE) test-unit
+	$(MAKE) test-stories
+	$(MAKE) test-nlu
+
+lint: $(STAMP) ## Lint Python code with ruff
+	$(BIN)/ruff check bot actions channels tests scripts
+
+lock: $(STAMP) ## Re-resolve requirements.in into requirements.lock
+	rm -rf /tmp/lock-venv && "$$(scripts/find_python.sh)" -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install --quiet -U "pip<26" "setuptools<71" wheel
+	/tmp/lock-venv/bin/pip install --quiet -r requirements.in
+	/tmp/lock-venv/bin/pip freeze > requirements.lock
+
+clean: ## Remove trained models, results and caches (keeps .venv and var/)
+	rm -rf models results .rasa .pytest_cache

@@ -1,0 +1,76 @@
+"""Configuration read from environment variables, with safe local defaults.
+
+Values are read when `get_settings()` is called, never at import time, so tests
+can change the environment and call `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"Environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"Environment variable {name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All run-time configuration of the assistant in one immutable object."""
+
+    var_dir: Path
+    database_url: str
+    # Secret used to derive pseudonymous reporter keys (HMAC). Required in
+    # production; a per-checkout development key is generated under var/ otherwise.
+    pseudonym_key: str | None
+    # Fernet key (urlsafe base64, 32 bytes) encrypting reporter contact data.
+    contact_encryption_key: str | None
+    daily_report_cap: int
+    link_check_timeout: float
+    link_check_max_redirects: int
+    link_check_max_bytes: int
+    action_port: int
+    rasa_port: int
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings built from the current environment (cached)."""
+    var_dir = Path(os.environ.get("VAR_DIR", str(PROJECT_ROOT / "var")))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'reports.db'}"
+    return Settings(
+        var_dir=var_dir,
+        database_url=database_url,
+        pseudonym_key=os.environ.get("PSEUDONYM_KEY") or None,
+        contact_encryption_key=os.environ.get("CONTACT_ENCRYPTION_KEY") or None,
+        daily_report_cap=_env_int("DAILY_REPORT_CAP", 10),
+        link_check_timeout=_env_float("LINK_CHECK_TIMEOUT", 4.0),
+        link_check_max_redirects=_env_int("LINK_CHECK_MAX_REDIRECTS", 5),
+        link_check_max_bytes=_env_int("LINK_CHECK_MAX_BYTES", 256 * 1024),
+        action_port=_env_int("ACTION_PORT", 5055),
+        rasa_port=_env_int("RASA_PORT", 5005),
+    )
