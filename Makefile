@@ -69,6 +69,12 @@ test: $(STAMP) ## Set up if needed and run every check: validate, train, pytest,
 	$(MAKE) test-stories
 	$(MAKE) test-nlu
 
+eval-nlu: $(STAMP) ## Compare NLU pipelines (configs/nlu/) on the test set and by 5-fold CV
+	$(BIN)/python scripts/eval_nlu.py
+
+bench: $(STAMP) $(MODEL) ## Measure start-up, REST round trips (medians over several runs)
+	$(BIN)/python scripts/bench.py --runs 3
+
 lint: $(STAMP) ## Lint Python code with ruff
 	$(BIN)/ruff check bot actions channels tests scripts
 
