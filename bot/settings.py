@@ -38,6 +38,11 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"Environment variable {name} must be a number, got {raw!r}") from exc
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name) or ""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """All run-time configuration of the assistant in one immutable object."""
@@ -53,6 +58,10 @@ class Settings:
     link_check_timeout: float
     link_check_max_redirects: int
     link_check_max_bytes: int
+    # Staging and tests only: "host=ip[:port]" entries (like curl --resolve) and
+    # networks the checker may contact although they are not public.
+    link_check_host_overrides: tuple[str, ...]
+    link_check_allowed_networks: tuple[str, ...]
     action_port: int
     rasa_port: int
 
@@ -71,6 +80,8 @@ def get_settings() -> Settings:
         link_check_timeout=_env_float("LINK_CHECK_TIMEOUT", 4.0),
         link_check_max_redirects=_env_int("LINK_CHECK_MAX_REDIRECTS", 5),
         link_check_max_bytes=_env_int("LINK_CHECK_MAX_BYTES", 256 * 1024),
+        link_check_host_overrides=_env_list("LINK_CHECK_HOST_OVERRIDES"),
+        link_check_allowed_networks=_env_list("LINK_CHECK_ALLOWED_NETWORKS"),
         action_port=_env_int("ACTION_PORT", 5055),
         rasa_port=_env_int("RASA_PORT", 5005),
     )

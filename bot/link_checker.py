@@ -1,0 +1,275 @@
+"""Safe link checking: resolve short links, record reachability and page titles.
+
+Every hop is re-validated and no connection is ever made to a loopback,
+private, link-local, multicast or reserved address, however it is reached (IP
+literal in any notation, DNS answer or redirect). DNS answers are vetted by
+`SafeResolver` before aiohttp connects, so the checked address is the one used.
+An unreachable or deleted page is a result, not an error: reports still go in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from html import unescape
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import DefaultResolver
+
+from bot.settings import get_settings
+from bot.urls import (
+    UrlError,
+    canonicalize,
+    detect_platform,
+    is_public_address,
+    parse_and_validate,
+    parse_host_ip,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "LaporKontenPemilu-LinkChecker/1.0 (+https://bawaslu.go.id)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_CONCURRENCY = 5
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_OG_TITLE = re.compile(
+    r"<meta[^>]+property=[\"']og:title[\"'][^>]+content=[\"']([^\"']*)[\"']", re.IGNORECASE
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class BlockedAddressError(OSError):
+    """A host resolved (or was written as) an address the checker must not contact."""
+
+
+@dataclass
+class LinkCheckResult:
+    """What the checker found out about one link."""
+
+    original: str
+    canonical: str
+    platform: str
+    status: str  # ok, not_found, unreachable, timeout, blocked, invalid, too_many_redirects
+    final_url: str | None = None
+    http_status: int | None = None
+    redirects: list[str] = field(default_factory=list)
+    page_title: str | None = None
+    note: str | None = None
+    checked_at: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (stored in the conversation and the report)."""
+        return asdict(self)
+
+
+def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                     allowed: tuple[Network, ...]) -> bool:
+    return is_public_address(ip) or any(ip in network for network in allowed)
+
+
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """Parse CIDR strings such as "127.0.0.1/32"."""
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+
+
+class SafeResolver(AbstractResolver):
+    """Resolve names, then refuse the host if any answer is not a public address.
+
+    `overrides` maps a host name to (ip, port), like curl's --resolve; it exists
+    for staging and tests (a fake web on 127.0.0.1) together with `allowed`.
+    """
+
+    def __init__(self, allowed: tuple[Network, ...] = (),
+                 overrides: dict[str, tuple[str, int | None]] | None = None,
+                 inner: AbstractResolver | None = None) -> None:
+        self._allowed = allowed
+        self._overrides = overrides or {}
+        self._inner = inner
+
+    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[dict[str, Any]]:
+        """Resolve `host`; raise BlockedAddressError when any answer is unsafe."""
+        name = host.lower().rstrip(".")
+        if name in self._overrides:
+            ip, override_port = self._overrides[name]
+            address = ipaddress.ip_address(ip)
+            answers = [{
+                "hostname": host, "host": ip, "port": override_port or port,
+                "family": 10 if address.version == 6 else 2, "proto": 0, "flags": 0,
+            }]
+        else:
+            if self._inner is None:
+                self._inner = DefaultResolver()
+            answers = await self._inner.resolve(host, port, family)
+        for answer in answers:
+            if not _address_allowed(ipaddress.ip_address(answer["host"]), self._allowed):
+                logger.warning("Refused %s: it resolves to a non-public address", name)
+                raise BlockedAddressError(f"{name} resolves to a non-public address")
+        return answers
+
+    async def close(self) -> None:
+        """Close the wrapped resolver."""
+        if self._inner is not None:
+            await self._inner.close()
+
+
+def _settings_overrides() -> dict[str, tuple[str, int | None]]:
+    overrides: dict[str, tuple[str, int | None]] = {}
+    for item in get_settings().link_check_host_overrides:
+        host, _, target = item.partition("=")
+        ip, _, port = target.rpartition(":") if target.count(":") == 1 else (target, "", "")
+        overrides[host.strip().lower()] = (ip.strip(), int(port) if port else None)
+    return overrides
+
+
+class LinkChecker:
+    """Checks links safely; use as `async with LinkChecker() as checker`."""
+
+    def __init__(
+        self,
+        timeout: float | None = None,
+        max_redirects: int | None = None,
+        max_bytes: int | None = None,
+        resolver: AbstractResolver | None = None,
+        allowed_networks: Iterable[str] | None = None,
+    ) -> None:
+        settings = get_settings()
+        self.timeout = timeout if timeout is not None else settings.link_check_timeout
+        self.max_redirects = (max_redirects if max_redirects is not None
+                              else settings.link_check_max_redirects)
+        self.max_bytes = max_bytes if max_bytes is not None else settings.link_check_max_bytes
+        self.allowed = parse_networks(
+            allowed_networks if allowed_networks is not None
+            else settings.link_check_allowed_networks
+        )
+        self._resolver = resolver or SafeResolver(self.allowed, _settings_overrides())
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> LinkChecker:
+        connector = aiohttp.TCPConnector(resolver=self._resolver, limit=MAX_CONCURRENCY,
+                                         use_dns_cache=False, force_close=True)
+        self._session = aiohttp.ClientSession(
+            connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.5"},
+            auto_decompress=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def check_many(self, urls: Iterable[str]) -> list[LinkCheckResult]:
+        """Check several links concurrently (bounded), in the given order."""
+        semaphore = asyncio.Semaphore(MAX_CONCURRENCY)
+
+        async def bounded(url: str) -> LinkCheckResult:
+            async with semaphore:
+                return await self.check(url)
+
+        return list(await asyncio.gather(*(bounded(u) for u in urls)))
+
+    async def check(self, url: str) -> LinkCheckResult:
+        """Follow the link hop by hop within the time limit and describe what is there."""
+        try:
+            parsed = parse_and_validate(url)
+        except UrlError as error:
+            status = "blocked" if error.code == "blocked" else "invalid"
+            return LinkCheckResult(url, url, "web", status, note=error.message_id)
+        result = LinkCheckResult(url, canonicalize(parsed.url), detect_platform(parsed.url),
+                                 "unreachable")
+        try:
+            await asyncio.wait_for(self._follow(parsed.url, result), timeout=self.timeout)
+        except asyncio.TimeoutError:
+            result.status = "timeout"
+        if result.status == "ok" and result.final_url:
+            result.canonical = canonicalize(result.final_url)
+            result.platform = detect_platform(result.final_url)
+        result.note = _note_for(result)
+        return result
+
+    async def _follow(self, url: str, result: LinkCheckResult) -> None:
+        if self._session is None:
+            raise RuntimeError("LinkChecker must be used as an async context manager")
+        current = url
+        for _hop in range(self.max_redirects + 1):
+            host = urlsplit(current).hostname or ""
+            ip = parse_host_ip(host)
+            if ip is not None and not _address_allowed(ip, self.allowed):
+                result.status = "blocked"
+                return
+            try:
+                async with self._session.get(current, allow_redirects=False) as response:
+                    result.http_status = response.status
+                    if response.status in REDIRECT_STATUSES and "Location" in response.headers:
+                        target = urljoin(current, response.headers["Location"])
+                        try:
+                            current = parse_and_validate(target).url
+                        except UrlError as error:
+                            result.status = "blocked" if error.code == "blocked" else "invalid"
+                            return
+                        result.redirects.append(current)
+                        continue
+                    result.final_url = current
+                    if response.status in (404, 410):
+                        result.status = "not_found"
+                    elif 200 <= response.status < 300:
+                        result.status = "ok"
+                        result.page_title = await self._read_title(response)
+                    else:
+                        result.status = "unreachable"
+                    return
+            except BlockedAddressError:
+                result.status = "blocked"
+                return
+            except aiohttp.ClientConnectorError as error:
+                if isinstance(error.os_error, BlockedAddressError):
+                    result.status = "blocked"
+                else:
+                    result.status = "unreachable"
+                return
+            except (aiohttp.ClientError, OSError, ValueError):
+                result.status = "unreachable"
+                return
+        result.status = "too_many_redirects"
+
+    async def _read_title(self, response: aiohttp.ClientResponse) -> str | None:
+        content_type = response.headers.get("Content-Type", "")
+        if "html" not in content_type.lower():
+            return None
+        body = b""
+        async for chunk in response.content.iter_chunked(16 * 1024):
+            body += chunk
+            if len(body) >= self.max_bytes:
+                body = body[: self.max_bytes]
+                break
+        text = body.decode(response.charset or "utf-8", errors="replace")
+        match = _OG_TITLE.search(text) or _TITLE.search(text)
+        if not match:
+            return None
+        title = " ".join(unescape(match.group(1)).split())
+        return title[:300] or None
+
+
+def _note_for(result: LinkCheckResult) -> str | None:
+    host = urlsplit(result.final_url or result.original).hostname or result.original
+    notes = {
+        "not_found": f"tautan {host} sepertinya sudah dihapus atau tidak ditemukan.",
+        "unreachable": f"tautan {host} belum bisa dibuka saat ini.",
+        "timeout": f"tautan {host} terlalu lama merespons.",
+        "too_many_redirects": f"tautan {host} dialihkan terlalu banyak kali.",
+        "blocked": "alamat itu bukan situs publik.",
+        "invalid": "format tautannya tidak valid.",
+    }
+    return notes.get(result.status)
