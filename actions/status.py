@@ -1,0 +1,98 @@
+"""Report status look-ups and the reporter's data rights."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.services import get_store, latest_text, reporter_key
+from bot.categories import label_for
+from bot.dates import format_date_id
+from bot.status_labels import status_label
+from bot.store.tickets import find_ticket_codes, normalize_ticket_code
+
+logger = logging.getLogger(__name__)
+
+WIB_OFFSET_HOURS = 7
+
+
+def _local_day(moment: Any) -> str:
+    """A timestamp as an Indonesian date (WIB)."""
+    from datetime import timedelta
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    wib = moment.astimezone(timezone(timedelta(hours=WIB_OFFSET_HOURS)))
+    return f"{format_date_id(wib.date())} {wib:%H.%M} WIB"
+
+
+def _ticket_from(tracker: Tracker) -> str | None:
+    for value in tracker.get_latest_entity_values("ticket_id"):
+        code = normalize_ticket_code(str(value))
+        if code:
+            return code
+    codes = find_ticket_codes(latest_text(tracker))
+    return codes[0] if codes else None
+
+
+class ActionCheckStatus(Action):
+    """Show one report's status to its reporter, or list the reporter's reports."""
+
+    def name(self) -> str:
+        return "action_check_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        key = reporter_key(tracker)
+        store = get_store()
+        code = _ticket_from(tracker)
+        if code:
+            status = await asyncio.to_thread(store.get_status, code, key)
+            if status is None:
+                # Same answer for unknown codes and other people's codes.
+                dispatcher.utter_message(response="utter_ticket_not_found", ticket_code=code)
+                return []
+            dispatcher.utter_message(
+                response="utter_report_status",
+                ticket_code=status.ticket_code,
+                status_label=status_label(status.status),
+                category_label=label_for(status.category),
+                filed_at=_local_day(status.created_at),
+                updated_at=_local_day(status.updated_at),
+                note=f"\nCatatan petugas: {status.note}" if status.note else "",
+            )
+            return []
+        reports = await asyncio.to_thread(store.list_reports, key, 5)
+        if not reports:
+            dispatcher.utter_message(response="utter_no_reports_yet")
+            return []
+        lines = "\n".join(
+            f"• {r.ticket_code}: {status_label(r.status)} ({_local_day(r.created_at)})"
+            for r in reports
+        )
+        dispatcher.utter_message(response="utter_report_list", reports=lines)
+        return []
+
+
+class ActionDeleteMyData(Action):
+    """Erase the reporter's contact data; keep their reports, anonymised."""
+
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        key = reporter_key(tracker)
+        count = await asyncio.to_thread(get_store().erase_reporter, key)
+        logger.info("Reporter data erased; %d reports anonymised", count)
+        dispatcher.utter_message(response="utter_data_deleted", count=count)
+        return []

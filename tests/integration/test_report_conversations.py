@@ -1,0 +1,163 @@
+"""End-to-end report conversations over REST with the real servers and model.
+
+The action server files into a throwaway SQLite database; links point at a
+local fake web (short links that redirect, a deleted page) reached through the
+link checker's host overrides, so no request leaves the machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.integration.servers import Assistant, buttons, free_port, running_assistant, texts
+
+TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
+
+
+def _fake_web_app() -> web.Application:
+    async def short(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://www.tiktok.com/@akun_palsu/video/7301234567890?is_from_webapp=1")
+
+    async def video(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><head><title>Video hoaks paslon</title></head><body>x</body></html>",
+            content_type="text/html",
+        )
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=404, text="not found")
+
+    app = web.Application()
+    app.router.add_get("/ZS8xyz/", short)
+    app.router.add_get("/@akun_palsu/video/7301234567890", video)
+    app.router.add_get("/hapus/1", gone)
+    return app
+
+
+@pytest.fixture(scope="module")
+def fake_web_port() -> Iterator[int]:
+    import asyncio
+    import threading
+
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(_fake_web_app())
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield port
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+    loop.run_until_complete(runner.cleanup())
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory,
+              fake_web_port: int) -> Iterator[Assistant]:
+    work = tmp_path_factory.mktemp("assistant")
+    hosts = ["vt.tiktok.com", "www.tiktok.com", "tiktok.com", "web.example.id"]
+    env = {
+        "VAR_DIR": str(work / "var"),
+        "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
+        "LINK_CHECK_HOST_OVERRIDES": ",".join(f"{h}=127.0.0.1:{fake_web_port}" for h in hosts),
+        "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "LINK_CHECK_TIMEOUT": "3",
+        "DAILY_REPORT_CAP": "4",
+    }
+    with running_assistant(trained_model, work, env) as running:
+        yield running
+
+
+def _ticket(replies: list[dict]) -> str:
+    match = TICKET.search(texts(replies))
+    assert match, f"no ticket code in {texts(replies)!r}"
+    return match.group(0)
+
+
+@pytest.mark.slow
+def test_complete_report_in_one_message(assistant: Assistant) -> None:
+    sender = "e2e-one-message"
+    replies = assistant.say(
+        sender,
+        "min ada akun tiktok nyebar hoaks soal paslon 2 http://vt.tiktok.com/ZS8xyz/ "
+        "di kota pekalongan kemarin",
+    )
+    # First report from this sender: consent is asked once.
+    assert "UU PDP" in texts(replies), assistant.logs()
+    replies = assistant.say(sender, "/affirm")
+    # Only the reported party is still missing.
+    assert "pemilik akun" in texts(replies), texts(replies)
+    replies = assistant.say(sender, "lewati")
+    summary = texts(replies)
+    assert "Hoaks / berita bohong" in summary
+    assert "Kota Pekalongan" in summary
+    assert buttons(replies) == ["Kirim", "Ubah", "Batal"]
+    ticket = _ticket(assistant.say(sender, "/affirm"))
+
+    status = texts(assistant.say(sender, f"cek status {ticket.lower().replace('-', '')}"))
+    assert ticket in status and "menunggu kajian awal" in status
+    # Someone else gets the same answer as for a code that does not exist.
+    other = texts(assistant.say("e2e-someone-else", f"cek status {ticket}"))
+    assert "tidak ditemukan" in other
+    unknown = texts(assistant.say("e2e-someone-else", "cek status LP-ZZZZZZ"))
+    assert other.replace(ticket, "X") == unknown.replace("LP-ZZZZZZ", "X")
+
+
+@pytest.mark.slow
+def test_step_by_step_with_faq_in_the_middle_and_an_invalid_link(assistant: Assistant) -> None:
+    sender = "e2e-step-by-step"
+    assert "UU PDP" in texts(assistant.say(sender, "saya mau lapor"))
+    assert "tautan" in texts(assistant.say(sender, "/affirm")).lower()
+    refused = texts(assistant.say(sender, "http://127.0.0.1/admin"))
+    assert "tidak bisa" in refused
+    # A rules question mid-form is answered, then the form asks again.
+    replies = assistant.say(sender, "eh btw masa tenang itu kapan ya")
+    assert "masa tenang" in texts(replies).lower()
+    assert "tautan" in texts(replies).lower()
+    replies = assistant.say(sender, "http://web.example.id/hapus/1")
+    assert "kategori" in texts(replies).lower() or "jenis" in texts(replies).lower()
+    assert "Politik uang" in buttons(replies)
+    replies = assistant.say(sender, '/inform{"category": "politik_uang"}')
+    replies = assistant.say(sender, "ada tim sukses bagi bagi amplop ke warga sebelum pencoblosan")
+    replies = assistant.say(sender, "pekalongan")
+    assert "Kota Pekalongan" in buttons(replies) and "Kabupaten Pekalongan" in buttons(replies)
+    assistant.say(sender, "kabupaten")
+    replies = assistant.say(sender, "3 hari lalu")
+    replies = assistant.say(sender, "@timses_abal")
+    summary = texts(replies)
+    assert "Kabupaten Pekalongan" in summary and "@timses_abal" in summary
+    _ticket(assistant.say(sender, "kirim"))
+
+
+@pytest.mark.slow
+def test_cancel_files_nothing(assistant: Assistant) -> None:
+    sender = "e2e-cancel"
+    assistant.say(sender, "mau lapor ada hoaks")
+    replies = assistant.say(sender, "batal")
+    assert "dibatalkan" in texts(replies) or "batalkan" in texts(replies)
+    listing = texts(assistant.say(sender, "laporan saya"))
+    assert "belum punya laporan" in listing
+
+
+@pytest.mark.slow
+def test_duplicate_url_joins_the_existing_case(assistant: Assistant) -> None:
+    message = ("ini fitnah ke paslon 1 di tiktok http://vt.tiktok.com/ZS8xyz/ "
+               "kejadiannya di jawa tengah hari ini")
+    for sender in ("e2e-dup-a", "e2e-dup-b"):
+        assistant.say(sender, message)
+        assistant.say(sender, "/affirm")  # consent
+        assistant.say(sender, "lewati")
+        replies = assistant.say(sender, "/affirm")
+        _ticket(replies)
+    assert "sudah pernah dilaporkan" in texts(replies)
