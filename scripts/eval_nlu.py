@@ -1,0 +1,316 @@
+"""Compare NLU pipelines on the held-out test set and by 5-fold cross-validation.
+
+Usage: python scripts/eval_nlu.py [--configs configs/nlu/*.yml] [--no-cv]
+
+For each pipeline: trains an NLU model on data/ (timed, size measured), parses
+tests/nlu/test_set.yml and tests/nlu/fallback_set.yml, a typo-perturbed copy of
+the test set (one word in ten), and runs `rasa test nlu --cross-validation`.
+Prints one table and writes results/nlu_eval.md, per-intent reports and
+confusion-matrix PNGs under results/eval/<pipeline>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+logger = logging.getLogger(__name__)
+
+RASA = str(ROOT / ".venv" / "bin" / "rasa")
+FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
+PROTECTED = re.compile(r"(https?://\S+|\S+\.\S+/\S*|lp[- ]?\w{6}|\d+)", re.IGNORECASE)
+TYPO_RATE = 0.1
+
+
+@dataclass
+class Example:
+    """One labelled utterance of the test set."""
+
+    text: str
+    intent: str  # full intent, e.g. "faq/hoax"
+    entities: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass
+class Scores:
+    """The numbers reported for one pipeline."""
+
+    name: str
+    intent_accuracy: float = 0.0
+    intent_macro_f1: float = 0.0
+    faq_accuracy: float = 0.0
+    entity_f1: float = 0.0
+    fallback_caught: float = 0.0
+    typo_accuracy: float = 0.0
+    cv_intent_accuracy: float | None = None
+    cv_intent_macro_f1: float | None = None
+    train_seconds: float = 0.0
+    model_mb: float = 0.0
+    median_parse_ms: float = 0.0
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Read a Rasa NLU YAML file into labelled examples."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    examples = []
+    for message in data.intent_examples:
+        entities = {
+            (e["entity"], str(e.get("value", "")).lower()) for e in message.get("entities") or []
+        }
+        examples.append(Example(message.get("text"), message.get_full_intent(), entities))
+    return examples
+
+
+def add_typos(text: str, rng: random.Random) -> str:
+    """Give about one word in ten a random typo (links, codes and numbers untouched)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if len(word) < 3 or PROTECTED.fullmatch(word) or rng.random() >= TYPO_RATE:
+            continue
+        pos = rng.randrange(len(word))
+        kind = rng.choice(["swap", "drop", "insert", "replace"])
+        if kind == "swap" and pos < len(word) - 1:
+            word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
+        elif kind == "drop":
+            word = word[:pos] + word[pos + 1 :]
+        elif kind == "insert":
+            word = word[:pos] + rng.choice(letters) + word[pos:]
+        else:
+            word = word[:pos] + rng.choice(letters) + word[pos + 1 :]
+        words[i] = word
+    return " ".join(words)
+
+
+def train(config: Path, out_dir: Path) -> tuple[Path, float]:
+    """Train an NLU-only model; return its path and the wall-clock training time."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603
+        [
+            RASA,
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            "data",
+            "--domain",
+            "domain.yml",
+            "--out",
+            str(out_dir),
+            "--fixed-model-name",
+            "nlu",
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return out_dir / "nlu.tar.gz", time.perf_counter() - started
+
+
+async def parse_all(model: Path, texts: list[str]) -> tuple[list[dict], list[float]]:
+    """Parse every text with the model; return parses and per-message latencies (ms)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    await agent.parse_message("halo")  # warm-up
+    parses, times = [], []
+    for text in texts:
+        started = time.perf_counter()
+        parses.append(await agent.parse_message(text))
+        times.append((time.perf_counter() - started) * 1000)
+    return parses, times
+
+
+def predicted_intent(parse: dict) -> str:
+    """Full predicted intent: "faq/<topic>" from the response selector for FAQ."""
+    name = (parse.get("intent") or {}).get("name") or ""
+    if name == "faq":
+        response = ((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+        key = response.get("intent_response_key")
+        if key:
+            return key
+    return name
+
+
+def entity_f1(examples: list[Example], parses: list[dict]) -> float:
+    """Micro F1 over (entity type, value) pairs per message."""
+    tp = fp = fn = 0
+    for example, parse in zip(examples, parses, strict=True):
+        predicted = {
+            (e["entity"], str(e.get("value", "")).lower()) for e in parse.get("entities") or []
+        }
+        tp += len(predicted & example.entities)
+        fp += len(predicted - example.entities)
+        fn += len(example.entities - predicted)
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    return 2 * precision * recall / (precision + recall)
+
+
+def cross_validate(config: Path, out_dir: Path) -> tuple[float, float]:
+    """5-fold cross-validation on the training data; returns accuracy and macro F1."""
+    subprocess.run(  # noqa: S603
+        [
+            RASA,
+            "test",
+            "nlu",
+            "--cross-validation",
+            "--folds",
+            "5",
+            "--config",
+            str(config),
+            "--nlu",
+            "data",
+            "--domain",
+            "domain.yml",
+            "--out",
+            str(out_dir),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    report = json.loads((out_dir / "intent_report.json").read_text())
+    return float(report["accuracy"]), float(report["macro avg"]["f1-score"])
+
+
+def write_reports(name: str, examples: list[Example], predicted: list[str], out: Path) -> None:
+    """Per-intent classification report (JSON) and a confusion-matrix PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay, classification_report
+
+    gold = [e.intent.split("/")[0] for e in examples]
+    pred = [p.split("/")[0] for p in predicted]
+    report = classification_report(gold, pred, output_dict=True, zero_division=0)
+    (out / "intent_report.json").write_text(json.dumps(report, indent=2))
+    faq_gold = [e.intent for e in examples if e.intent.startswith("faq/")]
+    faq_pred = [p for e, p in zip(examples, predicted, strict=True) if e.intent.startswith("faq/")]
+    faq_report = classification_report(faq_gold, faq_pred, output_dict=True, zero_division=0)
+    (out / "faq_report.json").write_text(json.dumps(faq_report, indent=2))
+    labels = sorted(set(gold) | set(pred))
+    fig, ax = plt.subplots(figsize=(12, 12))
+    ConfusionMatrixDisplay.from_predictions(
+        gold, pred, labels=labels, ax=ax, xticks_rotation="vertical", colorbar=False
+    )
+    ax.set_title(f"Intent confusion matrix: {name}")
+    fig.tight_layout()
+    fig.savefig(out / "confusion_matrix.png", dpi=90)
+    plt.close(fig)
+
+
+def evaluate(config: Path, run_cv: bool) -> Scores:
+    """Train, parse the test sets and compute every score for one pipeline."""
+    from sklearn.metrics import f1_score
+
+    name = config.stem
+    out = ROOT / "results" / "eval" / name
+    model, seconds = train(config, out)
+    scores = Scores(name, train_seconds=seconds, model_mb=model.stat().st_size / 1e6)
+
+    test = load_examples(ROOT / "tests" / "nlu" / "test_set.yml")
+    fallback = load_examples(ROOT / "tests" / "nlu" / "fallback_set.yml")
+    rng = random.Random(13)  # noqa: S311 (reproducible typos, not security)
+    typo_texts = [add_typos(e.text, rng) for e in test]
+    parses, times = asyncio.run(
+        parse_all(model, [e.text for e in test] + [e.text for e in fallback] + typo_texts)
+    )
+    n, m = len(test), len(fallback)
+    test_parses, fallback_parses, typo_parses = parses[:n], parses[n : n + m], parses[n + m :]
+    predicted = [predicted_intent(p) for p in test_parses]
+    gold_intents = [e.intent.split("/")[0] for e in test]
+    pred_intents = [p.split("/")[0] for p in predicted]
+    scores.intent_accuracy = (
+        sum(g == p for g, p in zip(gold_intents, pred_intents, strict=True)) / n
+    )
+    scores.intent_macro_f1 = float(
+        f1_score(gold_intents, pred_intents, average="macro", zero_division=0)
+    )
+    faq = [
+        (e.intent, p) for e, p in zip(test, predicted, strict=True) if e.intent.startswith("faq/")
+    ]
+    scores.faq_accuracy = sum(g == p for g, p in faq) / max(len(faq), 1)
+    scores.entity_f1 = entity_f1(test, test_parses)
+    scores.fallback_caught = sum(
+        predicted_intent(p).split("/")[0] in FALLBACK_INTENTS for p in fallback_parses
+    ) / max(m, 1)
+    typo_pred = [predicted_intent(p).split("/")[0] for p in typo_parses]
+    scores.typo_accuracy = sum(g == p for g, p in zip(gold_intents, typo_pred, strict=True)) / n
+    scores.median_parse_ms = statistics.median(times[: n + m])
+    write_reports(name, test, predicted, out)
+    if run_cv:
+        scores.cv_intent_accuracy, scores.cv_intent_macro_f1 = cross_validate(config, out / "cv")
+    return scores
+
+
+def table(all_scores: list[Scores]) -> str:
+    """A Markdown table of the scores."""
+
+    def fmt(value: float | None, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    head = (
+        "| pipeline | intent acc | intent macro-F1 | FAQ selection | entity F1 | "
+        "fallback caught | typo acc (drop) | CV acc | CV macro-F1 | train s | model MB | "
+        "median parse ms |"
+    )
+    rows = [head, "|" + "---|" * 12]
+    for s in all_scores:
+        drop = (s.intent_accuracy - s.typo_accuracy) * 100
+        rows.append(
+            f"| {s.name} | {fmt(s.intent_accuracy)} | {fmt(s.intent_macro_f1)} | "
+            f"{fmt(s.faq_accuracy)} | {fmt(s.entity_f1)} | {fmt(s.fallback_caught)} | "
+            f"{fmt(s.typo_accuracy)} ({drop:.1f} pt) | {fmt(s.cv_intent_accuracy)} | "
+            f"{fmt(s.cv_intent_macro_f1)} | {s.train_seconds:.0f} | {s.model_mb:.1f} | "
+            f"{s.median_parse_ms:.1f} |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate the pipelines and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--configs", nargs="+", type=Path, default=sorted((ROOT / "configs" / "nlu").glob("*.yml"))
+    )
+    parser.add_argument("--no-cv", action="store_true", help="skip 5-fold cross-validation")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    all_scores = []
+    for config in args.configs:
+        print(f"evaluating {config.stem} ...", flush=True)
+        all_scores.append(evaluate(config, run_cv=not args.no_cv))
+    result = table(all_scores)
+    (ROOT / "results").mkdir(exist_ok=True)
+    (ROOT / "results" / "nlu_eval.md").write_text(result + "\n")
+    print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

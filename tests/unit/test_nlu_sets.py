@@ -1,0 +1,32 @@
+"""The held-out NLU test sets stay held out and cover the whole intent contract."""
+
+from __future__ import annotations
+
+import re
+
+from rasa.shared.nlu.training_data.loading import load_data
+
+from bot.intents import CORE_INTENTS, faq_intent_names
+from bot.settings import PROJECT_ROOT
+
+NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
+
+
+def _texts(path: str) -> set[str]:
+    return {re.sub(r"\s+", " ", e.get("text").lower()).strip()
+            for e in load_data(str(path)).training_examples if e.get("text")}
+
+
+def test_test_sets_share_no_utterance_with_the_training_data() -> None:
+    training = _texts(str(PROJECT_ROOT / "data" / "nlu"))
+    for name in ("test_set.yml", "fallback_set.yml"):
+        overlap = _texts(str(NLU_TESTS / name)) & training
+        assert not overlap, f"{name} repeats training examples: {sorted(overlap)[:10]}"
+
+
+def test_test_set_covers_every_intent_and_faq_topic() -> None:
+    data = load_data(str(NLU_TESTS / "test_set.yml"))
+    intents = {e.get_full_intent() for e in data.intent_examples}
+    assert len(data.intent_examples) >= 300
+    missing = (set(CORE_INTENTS) | set(faq_intent_names())) - intents
+    assert not missing, f"no test utterances for {sorted(missing)}"
