@@ -1,10 +1,19 @@
 """Personal data protection (UU PDP 27/2022): pseudonymous keys, encryption, redaction.
 
 Phone numbers and Telegram ids never leave the channel layer in clear: the
-assistant sees `sender_key(channel, id)`, a keyed hash; the contact needed to
-notify a reporter is stored encrypted with Fernet. Keys come from the
-environment (PSEUDONYM_KEY, CONTACT_ENCRYPTION_KEY); a development checkout
-generates its own under var/dev-secrets/ (mode 0600) with one warning.
+assistant and the store see `sender_key(channel, id)`, a keyed HMAC-SHA256
+pseudonym; the contact needed to notify a reporter is stored encrypted with
+Fernet (AES-128-CBC + HMAC). Keys come from the environment through
+`bot.settings`:
+
+- PSEUDONYM_KEY: any long random secret. Changing it changes every reporter's
+  key (their earlier reports would no longer be found under the new key).
+- CONTACT_ENCRYPTION_KEY: a Fernet key (`Fernet.generate_key()`), or several
+  separated by commas to rotate keys: the first encrypts, all of them decrypt.
+
+When a key is not set (development checkouts, tests), one is generated once into
+`var/dev-secrets/` (mode 0600, never in the repository) and a single WARNING line
+is logged per process. Never log raw identifiers; use `sender_key` or `redact`.
 """
 
 from __future__ import annotations
@@ -15,83 +24,159 @@ import hmac
 import logging
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 PSEUDONYM_PREFIX = "psn_"
+PSEUDONYM_LENGTH = 24  # base32 characters after the prefix (120 bits of the HMAC)
+DEV_SECRETS_DIRNAME = "dev-secrets"
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+CONTACT_KEY_FILE = "contact_encryption.key"
+_HMAC_CONTEXT = b"lapor-bawaslu/sender-key/v1"
+
 _lock = threading.Lock()
 
 
-def _dev_secret(name: str, make: Callable[[], str]) -> str:
+def dev_secrets_dir(var_dir: Path | None = None) -> Path:
+    """The folder of generated development keys (under var/, ignored by git)."""
+    return (var_dir if var_dir is not None else get_settings().var_dir) / DEV_SECRETS_DIRNAME
+
+
+def _write_new_secret(directory: Path, path: Path, make: Callable[[], str]) -> bool:
+    """Atomically create `path` with a new secret (mode 0600); False if it already exists."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(make() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # link() fails if another process created the key first: theirs wins,
+        # and nobody ever reads a half-written file.
+        os.link(temporary, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _dev_secret(var_dir: Path, filename: str, env_name: str, make: Callable[[], str]) -> str:
     """Read or create a development secret under var/dev-secrets/ (mode 0600)."""
-    directory = get_settings().var_dir / "dev-secrets"
-    path: Path = directory / name
+    directory = dev_secrets_dir(var_dir)
+    path = directory / filename
     with _lock:
-        if not path.exists():
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(make())
-            logger.warning(
-                "%s is not set: generated a development key in %s. Set it in production.",
-                name.upper(), path,
-            )
-        return path.read_text().strip()
+        created = False if path.exists() else _write_new_secret(directory, path, make)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, 0o600)
+        value = path.read_text(encoding="ascii").strip()
+    if not value:
+        raise RuntimeError(f"The development key file {path} is empty: delete it to regenerate")
+    logger.warning(
+        "%s is not set: %s the development key %s. Set %s in production.",
+        env_name, "generated" if created else "using", path, env_name,
+    )
+    return value
 
 
-@lru_cache(maxsize=4)
-def _pseudonym_key(var_dir: str, configured: str | None) -> bytes:
+@lru_cache(maxsize=8)
+def _pseudonym_key(var_dir: Path, configured: str | None) -> bytes:
     if configured:
         return configured.encode("utf-8")
-    return _dev_secret("pseudonym_key", lambda: secrets.token_urlsafe(32)).encode("utf-8")
+    secret = _dev_secret(var_dir, PSEUDONYM_KEY_FILE, "PSEUDONYM_KEY",
+                         lambda: secrets.token_urlsafe(48))
+    return secret.encode("utf-8")
 
 
-@lru_cache(maxsize=4)
-def _fernet(var_dir: str, configured: str | None) -> Fernet:
-    key = configured or _dev_secret(
-        "contact_encryption_key", lambda: Fernet.generate_key().decode("ascii")
-    )
-    return Fernet(key.encode("ascii"))
+@lru_cache(maxsize=8)
+def _fernet(var_dir: Path, configured: str | None) -> MultiFernet:
+    if configured:
+        keys = [key.strip() for key in configured.split(",") if key.strip()]
+    else:
+        keys = [_dev_secret(var_dir, CONTACT_KEY_FILE, "CONTACT_ENCRYPTION_KEY",
+                            lambda: Fernet.generate_key().decode("ascii"))]
+    try:
+        return MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+    except (ValueError, UnicodeEncodeError) as exc:
+        # Never echo the key itself.
+        raise ValueError(
+            "CONTACT_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+            "(32 url-safe base64-encoded bytes each)"
+        ) from exc
 
 
-def sender_key(channel: str, sender_id: str) -> str:
-    """A stable pseudonymous id for a channel's sender (different per channel)."""
+def _contact_cipher() -> MultiFernet:
     settings = get_settings()
-    key = _pseudonym_key(str(settings.var_dir), settings.pseudonym_key)
-    digest = hmac.new(key, f"{channel}\x00{sender_id}".encode(), hashlib.sha256).digest()
+    return _fernet(settings.var_dir, settings.contact_encryption_key)
+
+
+def sender_key(channel: str, sender_id: str | int) -> str:
+    """A stable pseudonymous id for a channel's sender: "psn_" + 24 base32 characters.
+
+    Keyed HMAC-SHA256 of the channel and the sender id: the same person gets
+    different keys on different channels, and without the secret key nobody can
+    recompute a key from a phone number.
+    """
+    channel_name = (channel or "").strip()
+    sender = str(sender_id).strip() if sender_id is not None else ""
+    if not channel_name or not sender:
+        raise ValueError("sender_key needs a channel and a sender id")
+    settings = get_settings()
+    key = _pseudonym_key(settings.var_dir, settings.pseudonym_key)
+    message = b"\x00".join(
+        (_HMAC_CONTEXT, channel_name.encode("utf-8"), sender.encode("utf-8"))
+    )
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return PSEUDONYM_PREFIX + base64.b32encode(digest[:15]).decode("ascii").lower()
 
 
-def encrypt_contact(contact: str) -> str:
-    """Encrypt a phone number, chat id or other contact for storage."""
-    settings = get_settings()
-    token = _fernet(str(settings.var_dir), settings.contact_encryption_key)
-    return token.encrypt(contact.encode("utf-8")).decode("ascii")
+def is_sender_key(value: str | None) -> bool:
+    """True when `value` looks like a key made by `sender_key`."""
+    if not value or not value.startswith(PSEUDONYM_PREFIX):
+        return False
+    body = value[len(PSEUDONYM_PREFIX):]
+    return len(body) == PSEUDONYM_LENGTH and all(c in "abcdefghijklmnopqrstuvwxyz234567"
+                                                 for c in body)
+
+
+def encrypt_contact(text: str) -> str:
+    """Encrypt a phone number, chat id or other contact for storage (a Fernet token)."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("encrypt_contact needs a non-empty string")
+    return _contact_cipher().encrypt(text.encode("utf-8")).decode("ascii")
 
 
 def decrypt_contact(token: str) -> str | None:
-    """Decrypt a stored contact; None when the key does not match."""
-    settings = get_settings()
-    fernet = _fernet(str(settings.var_dir), settings.contact_encryption_key)
+    """Decrypt a stored contact; None (and an error log) when no configured key fits."""
     try:
-        return fernet.decrypt(token.encode("ascii")).decode("utf-8")
-    except InvalidToken:
-        logger.error("A stored contact could not be decrypted with the configured key")
+        return _contact_cipher().decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError):
+        logger.error("A stored contact could not be decrypted with the configured key(s)")
         return None
 
 
-def redact(value: str | None) -> str:
-    """Mask an identifier for logs: "+6281114141414" -> "+62811****14"."""
-    if not value:
+def redact(value: str | int | None) -> str:
+    """Mask an identifier for logs, keeping at most the first 6 and last 2 characters.
+
+    "+6281114141414" -> "+62811****14". Shorter values show less: a 9-digit
+    Telegram id keeps 1 + 2 digits ("1****89"), 8 characters keep only the last
+    2, and anything shorter is fully masked.
+    """
+    if value is None or value == "":
         return "-"
-    if len(value) <= 6:
-        return "*" * len(value)
-    return value[:6] + "****" + value[-2:]
+    text = str(value)
+    if len(text) < 8:
+        return "*" * len(text)
+    head = min(6, len(text) - 8)
+    return text[:head] + "****" + text[-2:]

@@ -1,27 +1,56 @@
-"""Database tables for reports (SQLAlchemy 1.4 declarative models)."""
+"""Database tables for reports (SQLAlchemy 1.4 declarative models).
+
+Every timestamp is timezone-aware UTC in Python (`UTCDateTime`), stored as
+`timestamptz` on PostgreSQL and as UTC text on SQLite. Constraint and index
+names follow `NAMING_CONVENTION` so they are identical on both databases and
+future migrations can refer to them. Any change here needs a new migration in
+`migrations/versions/` (a test compares the migrated schema with these models).
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.store.types import INITIAL_STATUS, STATUSES
 
 logger = logging.getLogger(__name__)
 
-Base = declarative_base()
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
-STATUSES = ("baru", "diproses", "diteruskan", "selesai", "ditolak")
+Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+# Column sizes, shared with the store's input validation.
+URL_LENGTH = 2048
+KEY_LENGTH = 64
+CHANNEL_LENGTH = 32
+STATUS_LENGTH = 16
+_STATUS_SQL = "(" + ", ".join(f"'{status}'" for status in STATUSES) + ")"
 
 
 def utcnow() -> datetime:
@@ -29,16 +58,42 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Refuse naive datetimes; store UTC."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware datetimes")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """SQLite returns naive UTC, PostgreSQL the session time zone: give UTC back."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
 class Reporter(Base):
-    """A person behind a channel sender, known only by a keyed hash."""
+    """A person behind a channel sender, known only by a keyed hash (`sender_key`)."""
 
     __tablename__ = "reporters"
-    sender_key = Column(String(64), primary_key=True)
-    channel = Column(String(32), nullable=False)
-    contact_encrypted = Column(Text, nullable=True)
-    consent_at = Column(DateTime(timezone=True), nullable=True)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    erased_at = Column(DateTime(timezone=True), nullable=True)
+    sender_key = Column(String(KEY_LENGTH), primary_key=True)
+    channel = Column(String(CHANNEL_LENGTH), nullable=False)
+    contact_encrypted = Column(Text, nullable=True)  # Fernet token, see bot.privacy
+    consent_at = Column(UTCDateTime(), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    erased_at = Column(UTCDateTime(), nullable=True)  # the latest erasure request
 
 
 class Case(Base):
@@ -46,10 +101,16 @@ class Case(Base):
 
     __tablename__ = "cases"
     id = Column(Integer, primary_key=True)
-    canonical_url = Column(String(2048), nullable=False, unique=True)
+    canonical_url = Column(String(URL_LENGTH), nullable=False)
     platform = Column(String(32), nullable=False)
-    first_reported_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    first_reported_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     report_count = Column(Integer, nullable=False, default=0)
+    links = relationship("ReportLink", back_populates="case")
+
+    __table_args__ = (
+        UniqueConstraint("canonical_url"),
+        CheckConstraint("report_count >= 0", name="report_count_not_negative"),
+    )
 
 
 class Report(Base):
@@ -57,70 +118,97 @@ class Report(Base):
 
     __tablename__ = "reports"
     id = Column(Integer, primary_key=True)
-    ticket_code = Column(String(16), nullable=False, unique=True)
-    idempotency_key = Column(String(128), nullable=False, unique=True)
-    reporter_key = Column(String(64), ForeignKey("reporters.sender_key"), nullable=True)
-    channel = Column(String(32), nullable=False)
+    ticket_code = Column(String(16), nullable=False)
+    idempotency_key = Column(String(128), nullable=False)
+    # NULL once the reporter has erased their data: the report itself is kept.
+    reporter_key = Column(String(KEY_LENGTH),
+                          ForeignKey("reporters.sender_key", ondelete="SET NULL"),
+                          nullable=True)
+    channel = Column(String(CHANNEL_LENGTH), nullable=False)
     category = Column(String(40), nullable=False)
     description = Column(Text, nullable=False)
     region_code = Column(String(16), nullable=True)
     region_name = Column(String(200), nullable=True)
     known_date = Column(Date, nullable=True)
     reported_party = Column(String(200), nullable=True)
-    status = Column(String(16), nullable=False, default="baru")
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    links = relationship("ReportLink", back_populates="report", cascade="all, delete-orphan")
-    changes = relationship("StatusChange", back_populates="report",
-                           order_by="StatusChange.id", cascade="all, delete-orphan")
+    status = Column(String(STATUS_LENGTH), nullable=False, default=INITIAL_STATUS)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    links = relationship("ReportLink", back_populates="report", order_by="ReportLink.id",
+                         cascade="all, delete-orphan", passive_deletes=True)
+    evidence = relationship("Evidence", back_populates="report", order_by="Evidence.id",
+                            cascade="all, delete-orphan", passive_deletes=True)
+    changes = relationship("StatusChange", back_populates="report", order_by="StatusChange.id",
+                           cascade="all, delete-orphan", passive_deletes=True)
 
-    __table_args__ = (Index("ix_reports_reporter_created", "reporter_key", "created_at"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_code"),
+        UniqueConstraint("idempotency_key"),
+        CheckConstraint(f"status IN {_STATUS_SQL}", name="status_known"),
+        # The daily cap counts a reporter's recent reports; status pages list them.
+        Index("ix_reports_reporter_key_created_at", "reporter_key", "created_at"),
+        # Reviewers' queues: reports by status, oldest first.
+        Index("ix_reports_status_created_at", "status", "created_at"),
+    )
 
 
 class ReportLink(Base):
-    """A link in a report and what the link checker found."""
+    """A link in a report, the case it belongs to, and what the link checker found."""
 
     __tablename__ = "report_links"
     id = Column(Integer, primary_key=True)
-    report_id = Column(Integer, ForeignKey("reports.id"), nullable=False, index=True)
+    report_id = Column(Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False)
     case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
-    original_url = Column(String(2048), nullable=False)
-    canonical_url = Column(String(2048), nullable=False)
+    original_url = Column(String(URL_LENGTH), nullable=False)
+    canonical_url = Column(String(URL_LENGTH), nullable=False)
     platform = Column(String(32), nullable=False)
     check_status = Column(String(32), nullable=True)
     http_status = Column(Integer, nullable=True)
     page_title = Column(String(300), nullable=True)
-    checked_at = Column(DateTime(timezone=True), nullable=True)
+    checked_at = Column(UTCDateTime(), nullable=True)
     report = relationship("Report", back_populates="links")
+    case = relationship("Case", back_populates="links")
+
+    # One row per case in a report (also serves look-ups by report_id).
+    __table_args__ = (UniqueConstraint("report_id", "case_id"),)
 
 
 class Evidence(Base):
-    """A file (screenshot, document) sent with a report."""
+    """A file (screenshot, document) sent with a report; the file itself lives on disk."""
 
     __tablename__ = "evidence"
     id = Column(Integer, primary_key=True)
-    report_id = Column(Integer, ForeignKey("reports.id"), nullable=False, index=True)
-    kind = Column(String(16), nullable=False)
-    mime_type = Column(String(100), nullable=False)
-    size_bytes = Column(Integer, nullable=False)
+    report_id = Column(Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False,
+                       index=True)
+    kind = Column(String(32), nullable=False)
+    mime_type = Column(String(255), nullable=False)
+    size_bytes = Column(BigInteger, nullable=False)
     sha256 = Column(String(64), nullable=False)
-    storage_path = Column(String(500), nullable=False)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    storage_path = Column(String(1024), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    report = relationship("Report", back_populates="evidence")
+
+    __table_args__ = (CheckConstraint("size_bytes >= 0", name="size_not_negative"),)
 
 
 class StatusChange(Base):
-    """The audit trail of status changes made by reviewers."""
+    """The audit trail: every status a report went through, who set it, when and why."""
 
     __tablename__ = "status_changes"
     id = Column(Integer, primary_key=True)
-    report_id = Column(Integer, ForeignKey("reports.id"), nullable=False, index=True)
-    old_status = Column(String(16), nullable=True)
-    new_status = Column(String(16), nullable=False)
+    report_id = Column(Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False,
+                       index=True)
+    old_status = Column(String(STATUS_LENGTH), nullable=True)  # NULL for the filing itself
+    new_status = Column(String(STATUS_LENGTH), nullable=False)
     note = Column(Text, nullable=True)
     changed_by = Column(String(100), nullable=False)
-    changed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    changed_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     report = relationship("Report", back_populates="changes")
 
+    __table_args__ = (CheckConstraint(f"new_status IN {_STATUS_SQL}", name="new_status_known"),)
 
-__all__ = ["Base", "Case", "Evidence", "Report", "ReportLink", "Reporter", "StatusChange",
-           "STATUSES", "utcnow"]
+
+__all__ = [
+    "Base", "Case", "Evidence", "NAMING_CONVENTION", "Report", "ReportLink", "Reporter",
+    "StatusChange", "UTCDateTime", "utcnow",
+]

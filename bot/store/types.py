@@ -1,9 +1,36 @@
-"""Plain data passed in and out of the report store."""
+"""Plain data passed in and out of the report store, and its exceptions.
+
+Nothing here touches the database, so actions and reviewer tools can import these
+types cheaply. Reporters are only ever identified by their pseudonymous
+`sender_key` (see `bot.privacy.sender_key`), never by a phone number or chat id.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+logger = logging.getLogger(__name__)
+
+#: Every status a report can have, in workflow order. The stored values are the
+#: Indonesian words reviewers use; citizen-facing labels are in bot.status_labels.
+STATUSES: tuple[str, ...] = ("baru", "diproses", "diteruskan", "selesai", "ditolak")
+INITIAL_STATUS = "baru"
+
+#: The review workflow: which status may follow which. "selesai" and "ditolak"
+#: can only be reopened (back to "diproses"), e.g. after an appeal.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    "baru": frozenset({"diproses", "diteruskan", "selesai", "ditolak"}),
+    "diproses": frozenset({"diteruskan", "selesai", "ditolak"}),
+    "diteruskan": frozenset({"diproses", "selesai"}),
+    "selesai": frozenset({"diproses"}),
+    "ditolak": frozenset({"diproses"}),
+}
+
+#: Who made the automatic first entry of every report's audit trail.
+SYSTEM_ACTOR = "sistem"
 
 
 @dataclass(frozen=True)
@@ -16,27 +43,53 @@ class NewReportLink:
     check_status: str | None = None
     http_status: int | None = None
     page_title: str | None = None
+    # When the link checker looked at it; the filing time when unknown.
+    checked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewEvidence:
+    """A file (screenshot, document) already saved by the channel, to attach to a report."""
+
+    kind: str  # e.g. "image", "video", "document"
+    mime_type: str
+    size_bytes: int
+    sha256: str  # hex digest of the file's content
+    storage_path: str  # where the channel saved it (relative to var/ preferably)
 
 
 @dataclass(frozen=True)
 class NewReport:
-    """A complete report, ready to be filed."""
+    """A complete report, ready to be filed.
+
+    `idempotency_key` must be stable for one filled-in form (a retried submission
+    carries the same key) and must not contain personal data in clear.
+    `reporter_key` is the reporter's pseudonymous sender key (None files an
+    anonymous report, which is not subject to the daily cap).
+    """
 
     idempotency_key: str
     reporter_key: str | None
     channel: str
     category: str
     description: str
-    links: list[NewReportLink] = field(default_factory=list)
+    links: Sequence[NewReportLink] = field(default_factory=list)
     region_code: str | None = None
     region_name: str | None = None
     known_date: date | None = None
     reported_party: str | None = None
+    evidence: Sequence[NewEvidence] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class FiledReport:
-    """The result of filing: the ticket code and which links were already known."""
+    """The result of filing: the ticket code and which links were already known.
+
+    `created` is False when the idempotency key had been filed before: the
+    earlier report is returned and nothing new was written. `duplicate_links`
+    holds the `original_url` of every link whose canonical URL had been
+    reported before this report (by anyone), in the order submitted.
+    """
 
     ticket_code: str
     created: bool
@@ -50,30 +103,69 @@ class ReportStatus:
     ticket_code: str
     status: str
     category: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime  # timezone-aware UTC
+    updated_at: datetime  # timezone-aware UTC
+    # The reviewer's note of the latest status change, if that change had one.
     note: str | None = None
 
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """A reviewer's status change and whom to notify about it."""
+    """A reviewer's status change and what is needed to notify the reporter.
+
+    The contact is kept encrypted (and out of `repr`); call `decrypt_contact()`
+    only at the moment a notification is actually sent. `sender_key` and the
+    contact are None once the reporter has erased their data.
+    """
 
     ticket_code: str
     old_status: str
     new_status: str
+    changed_at: datetime
+    note: str | None
     channel: str
-    reporter_key: str | None
-    contact_encrypted: str | None
+    sender_key: str | None
+    contact_encrypted: str | None = field(default=None, repr=False)
+
+    @property
+    def can_notify(self) -> bool:
+        """True when the reporter is still known (not erased) on some channel."""
+        return self.sender_key is not None
+
+    def decrypt_contact(self) -> str | None:
+        """The reporter's contact in clear, for sending the notification; never log it."""
+        if self.contact_encrypted is None:
+            return None
+        from bot.privacy import decrypt_contact
+
+        return decrypt_contact(self.contact_encrypted)
 
 
-class DailyCapExceeded(Exception):
-    """The sender has reached the configured number of new reports per day."""
+class StoreError(Exception):
+    """Base class of the report store's own errors."""
 
 
-class InvalidTransition(ValueError):
+class DailyCapExceeded(StoreError):
+    """The sender has reached the configured number of new reports per 24 hours."""
+
+    def __init__(self, cap: int, count: int) -> None:
+        super().__init__(f"daily report cap reached ({count} of {cap} in the last 24 hours)")
+        self.cap = cap
+        self.count = count
+
+
+class InvalidTransition(StoreError, ValueError):
     """A status change that the review workflow does not allow."""
 
+    def __init__(self, old_status: str, new_status: str) -> None:
+        super().__init__(f"status change {old_status!r} -> {new_status!r} is not allowed")
+        self.old_status = old_status
+        self.new_status = new_status
 
-class ReportNotFound(LookupError):
+
+class ReportNotFound(StoreError, LookupError):
     """No report has this ticket code."""
+
+
+class IdempotencyConflict(StoreError, ValueError):
+    """The idempotency key was already used by a report of another reporter."""
