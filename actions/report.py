@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -22,7 +22,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.services import get_store, latest_intent, latest_text, reporter_key
 from bot.categories import CATEGORIES, detect_category, get_category, label_for
-from bot.dates import format_date_id, format_relative_id, is_past_deadline, parse_known_date
+from bot.dates import (
+    format_date_id,
+    format_relative_id,
+    is_past_deadline,
+    parse_known_date,
+    today_wib,
+)
 from bot.election_facts import template_values
 from bot.link_checker import LinkChecker
 from bot.regions import match_region, resolve_choice
@@ -82,11 +88,6 @@ def _failure_update(tracker: Tracker, slot: str) -> dict[str, Any]:
 def _too_many_failures(tracker: Tracker) -> bool:
     failures = tracker.get_slot("form_failures") or {}
     return any(int(count) >= MAX_FAILURES for count in failures.values())
-
-
-def _today() -> date:
-    """Today in Indonesia's western time zone is close enough for 'kemarin'."""
-    return datetime.now(timezone.utc).astimezone().date()
 
 
 class ValidateReportForm(FormValidationAction):
@@ -339,7 +340,7 @@ class ValidateReportForm(FormValidationAction):
         if tracker.get_slot("known_date") is not None or _is_control_message(tracker):
             return {}
         requested = tracker.get_slot("requested_slot") == "known_date"
-        today = _today()
+        today = today_wib()
         parsed = parse_known_date(latest_text(tracker), today)
         if parsed is None:
             if requested:
@@ -483,7 +484,7 @@ def report_summary_values(tracker: Tracker) -> dict[str, str]:
     known_text = "-"
     if known:
         day = date.fromisoformat(known)
-        known_text = f"{format_date_id(day)} ({format_relative_id(day, _today())})"
+        known_text = f"{format_date_id(day)} ({format_relative_id(day, today_wib())})"
     region = tracker.get_slot("region")
     party = tracker.get_slot("reported_party")
     description = (tracker.get_slot("description") or "").strip()

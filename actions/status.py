@@ -14,22 +14,17 @@ from rasa_sdk.types import DomainDict
 
 from actions.services import get_store, latest_text, reporter_key
 from bot.categories import label_for
-from bot.dates import format_date_id
+from bot.dates import WIB, format_date_id
 from bot.status_labels import status_label
 from bot.store.tickets import find_ticket_codes, normalize_ticket_code
 
 logger = logging.getLogger(__name__)
 
-WIB_OFFSET_HOURS = 7
-
-
 def _local_day(moment: Any) -> str:
-    """A timestamp as an Indonesian date (WIB)."""
-    from datetime import timedelta
-
+    """A timestamp as an Indonesian date and time (WIB)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    wib = moment.astimezone(timezone(timedelta(hours=WIB_OFFSET_HOURS)))
+    wib = moment.astimezone(WIB)
     return f"{format_date_id(wib.date())} {wib:%H.%M} WIB"
 
 

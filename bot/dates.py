@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 logger = logging.getLogger(__name__)
 
@@ -423,3 +423,11 @@ def format_relative_id(day: date, today: date) -> str:
     if delta == -2:
         return "lusa"
     return f"{-delta} hari lagi"
+
+
+WIB = timezone(timedelta(hours=7))  # Asia/Jakarta has no daylight saving time
+
+
+def today_wib() -> date:
+    """Today's date in western Indonesia: what citizens mean by "hari ini"."""
+    return datetime.now(WIB).date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from actions.report import (
 )
 from actions.services import get_store, reporter_key
 from actions.status import ActionCheckStatus, ActionDeleteMyData
-from bot.dates import parse_known_date
+from bot.dates import parse_known_date, today_wib
 from bot.settings import PROJECT_ROOT, get_settings
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
@@ -103,7 +103,7 @@ async def test_one_message_report_fills_every_field_it_names(
     assert slots["description"] == text
     assert slots["region_code"] == "33.75"
     assert "Kota Pekalongan" in slots["region"]
-    assert slots["known_date"] == (date.today() - timedelta(days=1)).isoformat()
+    assert slots["known_date"] == (today_wib() - timedelta(days=1)).isoformat()
     # Consent is still open: Rasa's form asks it next (first missing required slot).
     assert "consent_given" not in slots
 
@@ -181,7 +181,7 @@ async def test_old_date_warns_about_the_deadline_but_is_kept(domain: dict[str, A
     t = tracker("sebulan lalu", {"requested_slot": "known_date", "consent_given": True},
                 intent="inform")
     slots, texts = await run_form(t, domain)
-    expected = parse_known_date("sebulan lalu", date.today())
+    expected = parse_known_date("sebulan lalu", today_wib())
     assert expected is not None and slots["known_date"] == expected.value.isoformat()
     assert any("7 hari" in text for text in texts)
 
@@ -216,7 +216,7 @@ async def test_change_one_field_from_the_summary(domain: dict[str, Any]) -> None
     filled = {
         "consent_given": True, "report_links": ["https://x.com/a/status/1"],
         "link_checks": [], "category": "hoaks", "description": "isi postingan fitnah paslon",
-        "region": "Jawa Tengah", "region_code": "33", "known_date": date.today().isoformat(),
+        "region": "Jawa Tengah", "region_code": "33", "known_date": today_wib().isoformat(),
         "reported_party": "-", "requested_slot": "report_confirmed",
     }
     dispatcher = CollectingDispatcher()
@@ -245,7 +245,7 @@ def _complete(sender: str, link: str, idempotency_event_time: float = 1.0) -> Tr
                          "platform": "web", "status": "ok", "http_status": 200,
                          "page_title": None}],
         "category": "kampanye_hitam", "description": "postingan fitnah terhadap paslon satu",
-        "region": "Jawa Tengah", "region_code": "33", "known_date": date.today().isoformat(),
+        "region": "Jawa Tengah", "region_code": "33", "known_date": today_wib().isoformat(),
         "reported_party": "@akun_anon", "report_confirmed": "yes",
     }
     loop_started = {"event": "active_loop", "name": "report_form",
