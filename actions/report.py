@@ -20,7 +20,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.services import get_store, latest_intent, latest_text, reporter_key
+from actions.evidence import MAX_EVIDENCE_FILES
+from actions.services import (
+    get_store,
+    latest_contact_token,
+    latest_intent,
+    latest_text,
+    merge_evidence,
+    reporter_key,
+)
 from bot.categories import CATEGORIES, detect_category, get_category, label_for
 from bot.dates import (
     format_date_id,
@@ -33,7 +41,7 @@ from bot.election_facts import template_values
 from bot.link_checker import LinkChecker
 from bot.regions import match_region, resolve_choice
 from bot.settings import get_settings
-from bot.store import DailyCapExceeded, NewReport, NewReportLink
+from bot.store import DailyCapExceeded, NewEvidence, NewReport, NewReportLink
 from bot.urls import UrlError, extract_urls, parse_and_validate
 
 logger = logging.getLogger(__name__)
@@ -49,7 +57,8 @@ FIRST_MESSAGE_DESCRIPTION = 40
 # the rules answer them, then the form asks again.
 CONTROL_INTENTS = frozenset(
     {"stop", "help", "bot_challenge", "human_handoff", "faq", "ask_rules",
-     "check_status", "delete_my_data"}
+     "check_status", "delete_my_data", "send_evidence", "share_location",
+     "unsupported_message"}
 )
 CONTROL_CONFIDENCE = 0.6
 SKIP_WORDS = frozenset(
@@ -62,7 +71,7 @@ NATIONAL = "nasional"
 REPORT_SLOTS = (
     "report_links", "link_checks", "category", "description", "region", "region_code",
     "region_candidates", "known_date", "reported_party", "report_confirmed", "edit_field",
-    "form_failures",
+    "form_failures", "evidence",
 )
 # Slots the form keeps for itself; the SDK drops non-required slots otherwise.
 AUXILIARY_SLOTS = ("link_checks", "region_code", "region_candidates", "form_failures")
@@ -123,6 +132,13 @@ class ValidateReportForm(FormValidationAction):
         for name in AUXILIARY_SLOTS:
             if name in candidates and name not in validated:
                 events.append(SlotSet(name, tracker.slots.get(name)))
+        # A screenshot with a caption: the caption fills fields, the file is kept.
+        # (A file alone is a control message, answered by action_receive_evidence.)
+        if latest_intent(tracker)[0] != "send_evidence":
+            merged, added = merge_evidence(tracker.get_slot("evidence"), tracker,
+                                           MAX_EVIDENCE_FILES)
+            if added:
+                events.append(SlotSet("evidence", merged))
         return events
 
     # --- consent -------------------------------------------------------------
@@ -152,7 +168,8 @@ class ValidateReportForm(FormValidationAction):
         if value is True:
             key = reporter_key(tracker)
             channel = tracker.get_latest_input_channel() or "rest"
-            await asyncio.to_thread(get_store().record_consent, key, channel)
+            await asyncio.to_thread(get_store().record_consent, key, channel,
+                                    contact_token=latest_contact_token(tracker))
         return {"consent_given": value}
 
     # --- links ---------------------------------------------------------------
@@ -487,6 +504,7 @@ def report_summary_values(tracker: Tracker) -> dict[str, str]:
         known_text = f"{format_date_id(day)} ({format_relative_id(day, today_wib())})"
     region = tracker.get_slot("region")
     party = tracker.get_slot("reported_party")
+    evidence = tracker.get_slot("evidence") or []
     description = (tracker.get_slot("description") or "").strip()
     if len(description) > 200:
         description = description[:197] + "..."
@@ -497,6 +515,7 @@ def report_summary_values(tracker: Tracker) -> dict[str, str]:
         "region_label": "Nasional / tidak diketahui" if region == NATIONAL else (region or "-"),
         "known_date_label": known_text,
         "reported_party_label": "-" if party in (None, NO_REPORTED_PARTY) else party,
+        "evidence_label": f"{len(evidence)} berkas" if evidence else "-",
     }
 
 
@@ -559,6 +578,12 @@ class ActionSubmitReport(Action):
                     page_title=check.get("page_title"),
                 )
             )
+        evidence = [
+            NewEvidence(kind=item["kind"], mime_type=item["mime_type"],
+                        size_bytes=int(item["size_bytes"]), sha256=item["sha256"],
+                        storage_path=item["storage_path"])
+            for item in tracker.get_slot("evidence") or [] if isinstance(item, dict)
+        ]
         region = tracker.get_slot("region")
         party = tracker.get_slot("reported_party")
         known = tracker.get_slot("known_date")
@@ -573,6 +598,7 @@ class ActionSubmitReport(Action):
             known_date=date.fromisoformat(known) if known else None,
             reported_party=None if party in (None, NO_REPORTED_PARTY) else party,
             links=links,
+            evidence=evidence,
         )
         cap = get_settings().daily_report_cap
         try:

@@ -56,3 +56,44 @@ def latest_intent(tracker: Tracker) -> tuple[str, float]:
     """Name and confidence of the latest user intent."""
     intent: dict[str, Any] = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+
+
+def latest_metadata(tracker: Tracker) -> dict[str, Any]:
+    """The channel metadata of the latest user message (see channels/common.py)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            return metadata if isinstance(metadata, dict) else {}
+    return {}
+
+
+def latest_contact_token(tracker: Tracker) -> str | None:
+    """The newest encrypted contact a channel sent in this conversation, if any."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            token = metadata.get("contact_token") if isinstance(metadata, dict) else None
+            if isinstance(token, str) and token:
+                return token
+    return None
+
+
+def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
+                   limit: int = 10) -> tuple[list[dict[str, Any]], int]:
+    """Add the files of the latest message to `known` (no duplicates); return (all, added)."""
+    from bot.evidence import EvidenceFile  # light module; imported here to keep this one small
+
+    merged = list(known or [])
+    seen = {item.get("sha256") for item in merged if isinstance(item, dict)}
+    added = 0
+    for raw in latest_metadata(tracker).get("evidence") or []:
+        item = EvidenceFile.from_metadata(raw)
+        if item is None:
+            logger.warning("Ignoring malformed evidence metadata")
+            continue
+        if item.sha256 in seen or len(merged) >= limit:
+            continue
+        merged.append(item.to_metadata())
+        seen.add(item.sha256)
+        added += 1
+    return merged, added

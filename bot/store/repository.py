@@ -39,7 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.privacy import encrypt_contact
+from bot.privacy import decrypt_contact, encrypt_contact
 from bot.settings import get_settings
 from bot.store.db import make_engine, make_session_factory, migrate, writer
 from bot.store.models import (
@@ -181,14 +181,23 @@ class ReportStore:
 
     # --- reporters -----------------------------------------------------------
 
-    def record_consent(self, sender_key: str, channel: str, contact: str | None = None) -> None:
-        """Record the reporter's consent to processing; `contact` (clear text) is stored encrypted.
+    def record_consent(self, sender_key: str, channel: str, contact: str | None = None,
+                       contact_token: str | None = None) -> None:
+        """Record the reporter's consent to processing and how to reach them.
 
-        Without `contact`, a contact stored earlier is kept.
+        `contact` (clear text) is stored encrypted; `contact_token` is a contact
+        the channel already encrypted (`bot.privacy.encrypt_contact`), stored as
+        is once it is known to decrypt with the configured keys. Without either,
+        a contact stored earlier is kept.
         """
         _check_length("sender_key", sender_key, 64, required=True)
         _check_length("channel", channel, 32, required=True)
         token = encrypt_contact(contact) if contact else None
+        if token is None and contact_token:
+            if decrypt_contact(contact_token) is not None:
+                token = contact_token
+            else:
+                logger.warning("Ignoring a contact token that does not decrypt")
         now = utcnow()
         with self._write() as session:
             _insert_ignoring_conflict(session, Reporter.__table__, ["sender_key"], {

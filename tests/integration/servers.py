@@ -66,8 +66,12 @@ def buttons(replies: list[dict]) -> list[str]:
 
 
 @contextmanager
-def running_assistant(model: Path, work_dir: Path, env: dict[str, str]) -> Iterator[Assistant]:
-    """Run both servers with `env` added to the environment; stop them afterwards."""
+def running_assistant(model: Path, work_dir: Path, env: dict[str, str],
+                      credentials: Path | None = None) -> Iterator[Assistant]:
+    """Run both servers with `env` added to the environment; stop them afterwards.
+
+    `credentials` replaces the project's credentials.yml (channels to enable).
+    """
     rasa_port, action_port = free_port(), free_port()
     work_dir.mkdir(parents=True, exist_ok=True)
     endpoints = work_dir / "endpoints.yml"
@@ -84,7 +88,7 @@ def running_assistant(model: Path, work_dir: Path, env: dict[str, str]) -> Itera
                              "--port", str(action_port)]),
             ("rasa.log", [str(BIN / "rasa"), "run", "--model", str(model), "--port",
                           str(rasa_port), "--endpoints", str(endpoints), "--credentials",
-                          str(PROJECT_ROOT / "credentials.yml")]),
+                          str(credentials or PROJECT_ROOT / "credentials.yml")]),
         ):
             log = (work_dir / name).open("w")
             logs.append(log)

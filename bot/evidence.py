@@ -1,0 +1,143 @@
+"""Evidence files (screenshots, documents) sent by citizens: checked, then stored on disk.
+
+Channels call `save_evidence` with the bytes they received (WhatsApp media,
+Telegram photos/documents, web-widget uploads). The file is checked by size and
+by its real content type (magic bytes, not the name or the claimed type), stored
+under `var/evidence/<sha256[:2]>/<sha256><ext>` (content-addressed, so the same
+screenshot sent twice is stored once), and described by an `EvidenceFile` that
+travels to the action server in the message metadata (`metadata["evidence"]`).
+The report store keeps only that description (`bot.store.NewEvidence`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+EVIDENCE_DIRNAME = "evidence"
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+#: Accepted content types, their kind and file extension.
+ALLOWED_TYPES: dict[str, tuple[str, str]] = {
+    "image/jpeg": ("image", ".jpg"),
+    "image/png": ("image", ".png"),
+    "image/webp": ("image", ".webp"),
+    "application/pdf": ("document", ".pdf"),
+}
+
+
+class EvidenceRejected(ValueError):
+    """The file cannot be kept as evidence; `message_id` says why, in Indonesian."""
+
+    def __init__(self, reason: str, message_id: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message_id = message_id
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A stored evidence file, as carried in message metadata and filed with a report."""
+
+    kind: str
+    mime_type: str
+    size_bytes: int
+    sha256: str
+    storage_path: str  # relative to the var/ folder
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The JSON-safe form put in `metadata["evidence"]`."""
+        return asdict(self)
+
+    @classmethod
+    def from_metadata(cls, value: Any) -> EvidenceFile | None:
+        """Parse one metadata entry; None when it is not a well-formed description."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            item = cls(
+                kind=str(value["kind"]), mime_type=str(value["mime_type"]),
+                size_bytes=int(value["size_bytes"]), sha256=str(value["sha256"]),
+                storage_path=str(value["storage_path"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        if item.mime_type not in ALLOWED_TYPES or len(item.sha256) != 64 or item.size_bytes < 0:
+            return None
+        if not all(c in "0123456789abcdef" for c in item.sha256):
+            return None
+        if item.storage_path.startswith("/") or ".." in Path(item.storage_path).parts:
+            return None
+        return item
+
+
+def max_evidence_bytes() -> int:
+    """The size limit for one file (EVIDENCE_MAX_BYTES, default 5 MiB)."""
+    raw = os.environ.get("EVIDENCE_MAX_BYTES", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_BYTES
+
+
+def sniff_mime_type(data: bytes) -> str | None:
+    """The content type told by the file's first bytes, among the accepted ones."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def save_evidence(data: bytes, claimed_mime_type: str | None = None,
+                  var_dir: Path | None = None) -> EvidenceFile:
+    """Check and store one file; raise `EvidenceRejected` when it cannot be kept.
+
+    The stored type is the sniffed one; a claimed type that disagrees is only
+    logged (clients often send `application/octet-stream`).
+    """
+    limit = max_evidence_bytes()
+    if not data:
+        raise EvidenceRejected("empty file", "Berkasnya kosong. Silakan kirim ulang, ya.")
+    if len(data) > limit:
+        raise EvidenceRejected(
+            "file too large",
+            f"Berkas terlalu besar (maksimal {limit // (1024 * 1024)} MB). "
+            "Kirim tangkapan layar yang lebih kecil, ya.",
+        )
+    mime = sniff_mime_type(data)
+    if mime is None:
+        raise EvidenceRejected(
+            "unsupported type",
+            "Jenis berkas ini belum bisa kami terima. Kirim gambar (JPG, PNG, WEBP) "
+            "atau dokumen PDF, ya.",
+        )
+    if claimed_mime_type and claimed_mime_type.split(";")[0].strip().lower() != mime:
+        logger.info("Evidence claimed %s but is %s", claimed_mime_type[:60], mime)
+    kind, extension = ALLOWED_TYPES[mime]
+    digest = hashlib.sha256(data).hexdigest()
+    root = var_dir if var_dir is not None else get_settings().var_dir
+    relative = Path(EVIDENCE_DIRNAME) / digest[:2] / f"{digest}{extension}"
+    target = root / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = target.parent / f".{digest}.{secrets.token_hex(4)}.tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+        os.chmod(target, 0o600)
+    logger.info("Evidence stored (%s, %d bytes)", mime, len(data))
+    return EvidenceFile(kind=kind, mime_type=mime, size_bytes=len(data), sha256=digest,
+                        storage_path=str(relative))

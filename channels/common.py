@@ -1,0 +1,75 @@
+"""What every channel connector shares: configuration, identity, message metadata.
+
+The contract between connectors and the action server:
+
+- The sender id Rasa sees is `bot.privacy.sender_key(channel, raw_id)`, never
+  a phone number or a Telegram id. The raw id stays inside the connector.
+- `metadata["contact_token"]` carries the raw id encrypted (`encrypt_contact`),
+  so the action server can store it, encrypted, once the citizen consents, to
+  tell them later about their report. No clear contact is ever in a tracker.
+- `metadata["evidence"]`: a list of `EvidenceFile.to_metadata()` dicts for
+  files saved with `bot.evidence.save_evidence`.
+- `metadata["location"]`: {"latitude": float, "longitude": float} for a shared
+  location.
+- Text sent to Rasa: the user's text; the button payload for a button reply;
+  `EVIDENCE_PAYLOAD` for a file without caption (the caption otherwise);
+  `LOCATION_PAYLOAD` for a location; `UNSUPPORTED_PAYLOAD` for anything else
+  (stickers, voice notes, ...), which the assistant answers politely.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from bot.evidence import EvidenceFile
+from bot.privacy import encrypt_contact, sender_key
+
+logger = logging.getLogger(__name__)
+
+EVIDENCE_PAYLOAD = "/send_evidence"
+LOCATION_PAYLOAD = "/share_location"
+UNSUPPORTED_PAYLOAD = "/unsupported_message"
+
+
+def env_values(names: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """The set environment variables among `names`, and the names that are missing."""
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            values[name] = value
+        else:
+            missing.append(name)
+    return values, missing
+
+
+def log_skipped(channel: str, missing: list[str]) -> None:
+    """The one log line for a channel left off because its configuration is missing."""
+    logger.info("Channel %s is not enabled: set %s to enable it.", channel, ", ".join(missing))
+
+
+def pseudonymous_sender(channel: str, raw_id: str | int) -> str:
+    """The sender id given to Rasa for a channel's user (a keyed hash)."""
+    return sender_key(channel, raw_id)
+
+
+def message_metadata(
+    raw_contact: str | int | None = None,
+    evidence: Iterable[EvidenceFile] = (),
+    location: tuple[float, float] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Build `UserMessage.metadata` following the contract above."""
+    metadata: dict[str, Any] = dict(extra)
+    if raw_contact is not None and str(raw_contact).strip():
+        metadata["contact_token"] = encrypt_contact(str(raw_contact))
+    files = [item.to_metadata() for item in evidence]
+    if files:
+        metadata["evidence"] = files
+    if location is not None:
+        metadata["location"] = {"latitude": float(location[0]), "longitude": float(location[1])}
+    return metadata
