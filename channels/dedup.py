@@ -79,7 +79,7 @@ class RedisDeduplicator:
 
     async def close(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        await self._client.close()
 
 
 def make_deduplicator() -> Deduplicator:
