@@ -80,6 +80,19 @@ class EvidenceFile:
         return item
 
 
+def too_large(limit: int | None = None) -> EvidenceRejected:
+    """The refusal for a file over the size limit (channels raise it before downloading)."""
+    limit = limit if limit is not None else max_evidence_bytes()
+    if limit >= 1024 * 1024:
+        size = f"{limit / (1024 * 1024):.3g} MB"
+    else:
+        size = f"{limit // 1024} KB" if limit >= 1024 else f"{limit} byte"
+    return EvidenceRejected(
+        "file too large",
+        f"Berkas terlalu besar (maksimal {size}). Kirim tangkapan layar yang lebih kecil, ya.",
+    )
+
+
 def max_evidence_bytes() -> int:
     """The size limit for one file (EVIDENCE_MAX_BYTES, default 5 MiB)."""
     raw = os.environ.get("EVIDENCE_MAX_BYTES", "").strip()
@@ -110,11 +123,7 @@ def save_evidence(data: bytes, claimed_mime_type: str | None = None,
     if not data:
         raise EvidenceRejected("empty file", "Berkasnya kosong. Silakan kirim ulang, ya.")
     if len(data) > limit:
-        raise EvidenceRejected(
-            "file too large",
-            f"Berkas terlalu besar (maksimal {limit // (1024 * 1024)} MB). "
-            "Kirim tangkapan layar yang lebih kecil, ya.",
-        )
+        raise too_large(limit)
     mime = sniff_mime_type(data)
     if mime is None:
         raise EvidenceRejected(

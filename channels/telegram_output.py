@@ -1,0 +1,219 @@
+"""Sending Rasa's responses to a Telegram chat (python-telegram-bot's `Bot`).
+
+- Text is sent without a parse mode: Telegram shows it exactly as written, so
+  nothing needs escaping and no response can fail with "can't parse entities".
+- Buttons become an inline keyboard, one button per row (titles stay readable
+  on a phone). `callback_data` holds at most 64 bytes: a longer payload is sent
+  as a short token (`~t:...`) that `CallbackPayloads` maps back to the payload.
+- Text longer than 4096 characters is split (`channels.rendering.split_text`);
+  the keyboard goes with the last part.
+- Images are sent with `sendPhoto` (falling back to the link as text).
+- 429 answers are retried after `retry_after` seconds (capped), 5xx and network
+  errors with a short backoff, a few times; other errors are logged, not raised,
+  so one failed message does not stop the next ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from rasa.core.channels.channel import OutputChannel
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.privacy import redact
+from channels.rendering import button_payload, split_text, truncate
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_MESSAGE_LENGTH = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_BUTTON_TITLE = 64
+TOKEN_PREFIX = "~t:"  # noqa: S105 - marks a callback_data token
+MAX_ATTEMPTS = 4
+MAX_RETRY_AFTER_SECONDS = 30.0
+BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+BUTTONS_ONLY_TEXT = "Silakan pilih:"
+
+
+class CallbackPayloads:
+    """Maps button payloads too long for `callback_data` to short tokens (bounded, expiring)."""
+
+    def __init__(self, ttl_seconds: float = 7 * 24 * 3600, max_items: int = 50_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_items
+        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._by_payload: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def encode(self, payload: str) -> str:
+        """The `callback_data` for `payload`: itself when it fits, else a remembered token."""
+        if (payload and len(payload.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+                and not payload.startswith(TOKEN_PREFIX)):
+            return payload
+        with self._lock:
+            token = self._by_payload.get(payload)
+            if token is None or token not in self._items:
+                token = TOKEN_PREFIX + secrets.token_urlsafe(12)
+            self._items.pop(token, None)
+            self._items[token] = (time.monotonic() + self._ttl, payload)
+            self._by_payload[payload] = token
+            while len(self._items) > self._max:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._by_payload.pop(dropped, None)
+        return token
+
+    def decode(self, data: str) -> str | None:
+        """The payload behind `callback_data`; None for an unknown or expired token."""
+        if not data.startswith(TOKEN_PREFIX):
+            return data
+        with self._lock:
+            entry = self._items.get(data)
+            if entry is None or entry[0] < time.monotonic():
+                return None
+            return entry[1]
+
+
+async def call_with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run a Bot API call, retrying on 429 (after `retry_after`) and on 5xx/network errors.
+
+    Raises the last error when every attempt failed, and at once for errors that
+    a retry cannot fix (bad request, forbidden, invalid token).
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            wait = min(float(exc.retry_after), MAX_RETRY_AFTER_SECONDS)
+            logger.warning("Telegram %s rate-limited; retrying in %.0f s", what, wait)
+            await asyncio.sleep(wait)
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
+            logger.warning("Telegram %s failed (%s); retrying in %.1f s", what,
+                           type(exc).__name__, wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def inline_keyboard(buttons: list[dict[str, Any]],
+                    payloads: CallbackPayloads) -> InlineKeyboardMarkup | None:
+    """Rasa buttons as an inline keyboard, one button per row (URL buttons open links)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        title = truncate(str(button.get("title") or button_payload(button)), MAX_BUTTON_TITLE)
+        if not title:
+            continue
+        url = button.get("url")
+        if button.get("type") == "web_url" and isinstance(url, str) and url:
+            rows.append([InlineKeyboardButton(title, url=url)])
+            continue
+        payload = button_payload(button)
+        if not payload:
+            continue
+        rows.append([InlineKeyboardButton(title, callback_data=payloads.encode(payload))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramOutput(OutputChannel):
+    """Sends the assistant's responses to one Telegram chat.
+
+    Rasa's `recipient_id` is the pseudonymous sender key; the chat id needed by
+    Telegram is kept here and never given to Rasa.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel name Rasa records."""
+        return "telegram"
+
+    def __init__(self, bot: Bot, chat_id: int, payloads: CallbackPayloads) -> None:
+        self._bot = bot
+        self._chat_id = chat_id
+        self._payloads = payloads
+
+    async def _send(self, what: str, call: Callable[[], Awaitable[Any]]) -> bool:
+        try:
+            await call_with_retries(call, what)
+            return True
+        except Forbidden:
+            logger.info("Telegram chat %s cannot be reached (bot blocked?)",
+                        redact(self._chat_id))
+        except TelegramError as exc:
+            logger.error("Telegram %s to chat %s failed: %s", what, redact(self._chat_id),
+                         type(exc).__name__)
+        return False
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Send text, split into parts of at most 4096 characters, without a parse mode."""
+        await self._send_parts(text, None)
+
+    async def _send_parts(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        parts = split_text(text or "", MAX_MESSAGE_LENGTH)
+        if not parts and markup is not None:
+            parts = [BUTTONS_ONLY_TEXT]
+        for index, part in enumerate(parts):
+            keyboard = markup if index == len(parts) - 1 else None
+
+            async def send(part: str = part,
+                           keyboard: InlineKeyboardMarkup | None = keyboard) -> Any:
+                return await self._bot.send_message(chat_id=self._chat_id, text=part,
+                                                    reply_markup=keyboard)
+
+            if not await self._send("sendMessage", send):
+                return
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        """Send text with the buttons as an inline keyboard."""
+        await self._send_parts(text, inline_keyboard(buttons, self._payloads))
+
+    async def send_quick_replies(self, recipient_id: str, text: str,
+                                 quick_replies: list[dict[str, Any]], **kwargs: Any) -> None:
+        """Quick replies are shown as inline keyboard buttons too."""
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Send a picture by URL; fall back to the link as text if Telegram refuses it."""
+
+        async def send() -> Any:
+            return await self._bot.send_photo(chat_id=self._chat_id, photo=image)
+
+        try:
+            await call_with_retries(send, "sendPhoto")
+        except BadRequest as exc:
+            logger.warning("Telegram refused the image (%s); sending its link", exc.message)
+            await self.send_text_message(recipient_id, image)
+        except TelegramError as exc:
+            logger.error("Telegram sendPhoto to chat %s failed: %s", redact(self._chat_id),
+                         type(exc).__name__)
+
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
+        """Attachments are sent as their link or text."""
+        if isinstance(attachment, str) and attachment.strip():
+            await self.send_text_message(recipient_id, attachment)
+        else:
+            logger.info("Telegram: non-text attachment response skipped")
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
+                               **kwargs: Any) -> None:
+        """Custom payloads are not shown to citizens (only their "text", if any)."""
+        text = json_message.get("text") if isinstance(json_message, dict) else None
+        if isinstance(text, str) and text.strip():
+            await self.send_text_message(recipient_id, text)
+        else:
+            logger.info("Telegram: custom response without text skipped")
