@@ -32,9 +32,11 @@ pids+=($!)
 cat <<MSG
 
   The assistant is running.
+  Web widget:    http://127.0.0.1:${RASA_PORT}/webhooks/webchat/  (open it in a browser)
   REST webhook:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
                    -H 'Content-Type: application/json' -d '{"sender":"demo","message":"halo"}'
   Action server: http://127.0.0.1:${ACTION_PORT}/health
+  WhatsApp and Telegram answer when their variables are set (docs/channels.md).
   Press Ctrl-C to stop both.
 
 MSG
