@@ -53,6 +53,8 @@ MAX_DESCRIPTION = 2000
 MAX_FAILURES = 3
 # A first message this long (links removed) is taken as the account of events.
 FIRST_MESSAGE_DESCRIPTION = 40
+# Questions whose long answers also count as the account of events.
+DESCRIPTION_TOO = frozenset({None, "report_links", "category", "region", "known_date"})
 # Intents that mean "not an answer to the question": the form steps aside and
 # the rules answer them, then the form asks again.
 CONTROL_INTENTS = frozenset(
@@ -285,8 +287,9 @@ class ValidateReportForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if requested == "description":
             return {"description": text}
-        if requested is None and len(without_links) >= FIRST_MESSAGE_DESCRIPTION:
-            # The message that started the report tells what happened.
+        if requested in DESCRIPTION_TOO and len(without_links) >= FIRST_MESSAGE_DESCRIPTION:
+            # A long message that starts the report, or answers the question about
+            # the link, category, place or date, also tells what happened.
             return {"description": text}
         return {}
 

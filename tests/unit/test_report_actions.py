@@ -321,3 +321,26 @@ async def test_status_only_for_the_reporter_and_data_erasure(domain: dict[str, A
     await ActionCheckStatus().run(after, tracker(f"cek status {code}", intent="check_status",
                                                  sender="owner"), domain)
     assert after.messages[0]["response"] == "utter_ticket_not_found"
+
+
+async def test_a_long_answer_to_the_link_question_also_tells_what_happened(
+    domain: dict[str, Any], fake_web: int
+) -> None:
+    text = ("ada akun tiktok nyebar hoaks soal paslon 2 http://vt.tiktok.com/ZS8abc/ "
+            "di kota pekalongan kemarin")
+    slots, _ = await run_form(
+        tracker(text, {"requested_slot": "report_links", "consent_given": True}), domain)
+    assert slots["report_links"] == ["http://vt.tiktok.com/ZS8abc/"]
+    assert slots["description"] == text and slots["category"] == "hoaks"
+    # A bare link, or a short answer, is not an account of events.
+    slots, _ = await run_form(
+        tracker("http://vt.tiktok.com/ZS8abc/ ini", {"requested_slot": "report_links",
+                                                     "consent_given": True}), domain)
+    assert "description" not in slots
+    # Nor is the answer to the question about the account owner.
+    slots, _ = await run_form(
+        tracker("akun anonim yang sering posting fitnah soal paslon nomor dua",
+                {"requested_slot": "reported_party", "consent_given": True,
+                 "report_links": ["https://x.com/a"], "category": "hoaks",
+                 "region": "nasional", "known_date": today_wib().isoformat()}), domain)
+    assert "description" not in slots

@@ -1,0 +1,397 @@
+"""The web widget channel: Rasa's socket.io protocol plus a demo page and screenshot uploads.
+
+Enabled in credentials.yml as `channels.webchat.WebChatInput:` (options below).
+Everything is served by the Rasa server itself, under `/webhooks/webchat/`:
+
+- `GET  /webhooks/webchat/`              the demo page (Indonesian, with a CSP)
+- `GET  /webhooks/webchat/static/<name>` the widget (`widget.js`, `widget.css`) and the
+                                          socket.io client, from `channels/static/`
+- `POST /webhooks/webchat/upload`         multipart `session_id` + `file`: evidence upload
+- `GET  /webhooks/webchat/health`         `{"status": "ok"}`
+- socket.io at `/webhooks/webchat/socket.io/` (option `socketio_path`)
+
+The socket.io side speaks Rasa's protocol (events `session_request`,
+`session_confirm`, `user_uttered`, `bot_uttered` with `text`, `quick_replies`
+and `attachment`), so stock widgets such as rasa-webchat or chatroom can
+connect too. The sender id Rasa sees is `pseudonymous_sender("web", session_id)`;
+every socket of a session joins the room named by that sender id, so replies
+reach every open tab of the session, and an upload is accepted only for a
+session that has at least one connected socket.
+
+Options (credentials.yml): `user_message_evt`, `bot_message_evt`, `namespace`,
+`session_persistence` (default true), `socketio_path`, `jwt_key`, `jwt_method`,
+`metadata_key`, `cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import rasa.core.channels.channel
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence
+from channels.common import EVIDENCE_PAYLOAD, message_metadata, pseudonymous_sender
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "web"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DEFAULT_SOCKETIO_PATH = "/webhooks/webchat/socket.io"
+#: Room for the multipart framing (boundaries, part headers, the session id field).
+MULTIPART_OVERHEAD_BYTES = 16 * 1024
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+CONTENT_TYPES: dict[str, str] = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+#: The demo page loads only its own files; images from the bot may come from https.
+DEMO_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+SAFE_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+MSG_NO_SESSION = ("Sesi obrolan Anda tidak ditemukan. Muat ulang halaman ini, "
+                  "lalu kirim berkasnya lagi, ya.")
+MSG_NO_FILE = "Berkasnya belum terlampir. Pilih berkas lalu kirim lagi, ya."
+MSG_BAD_REQUEST = "Permintaan tidak dapat kami proses. Silakan coba lagi, ya."
+MSG_FAILED = "Maaf, berkas belum bisa kami proses karena gangguan sistem. Coba lagi sebentar lagi."
+
+
+def _too_large_message(limit: int) -> str:
+    """The Indonesian message for a file above the size limit."""
+    megabytes = max(1, limit // (1024 * 1024))
+    return (f"Berkas terlalu besar (maksimal {megabytes} MB). "
+            "Kirim tangkapan layar yang lebih kecil, ya.")
+
+
+def _json_error(status: int, message: str) -> HTTPResponse:
+    """A JSON error `{"error": message}` with the safe headers."""
+    return response.json({"error": message}, status=status, headers=dict(SAFE_HEADERS))
+
+
+def valid_session_id(value: Any) -> bool:
+    """True for a session id the widget may use (random, URL-safe, 16-128 characters)."""
+    return isinstance(value, str) and bool(SESSION_ID.match(value))
+
+
+def static_files(directory: Path = STATIC_DIR) -> dict[str, Path]:
+    """The files the channel serves, by name: plain files directly in `directory`.
+
+    Requests are looked up in this fixed map, so no request path ever reaches
+    the file system (no directory traversal, no symlinks out of the folder).
+    """
+    files: dict[str, Path] = {}
+    if not directory.is_dir():
+        logger.warning("Web chat static folder %s is missing", directory)
+        return files
+    for path in directory.iterdir():
+        if (path.is_file() and not path.is_symlink() and STATIC_NAME.match(path.name)
+                and path.suffix in CONTENT_TYPES):
+            files[path.name] = path
+    return files
+
+
+class WebChatOutput(SocketIOOutput):
+    """Rasa's socket.io output, addressed to the room of the session's sender id."""
+
+    @classmethod
+    def name(cls) -> str:
+        """The output channel name."""
+        return "webchat"
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
+                               **kwargs: Any) -> None:
+        """Send a custom payload as the event's data (stock Rasa passes it as kwargs)."""
+        await self._send_message(recipient_id, json_message)
+
+
+class SessionRegistry:
+    """Which socket ids belong to which session id (one process, in memory)."""
+
+    def __init__(self) -> None:
+        self._session_of: dict[str, str] = {}
+        self._sockets_of: dict[str, set[str]] = {}
+
+    def bind(self, sid: str, session_id: str) -> None:
+        """Attach socket `sid` to `session_id` (leaving any earlier session)."""
+        self.unbind(sid)
+        self._session_of[sid] = session_id
+        self._sockets_of.setdefault(session_id, set()).add(sid)
+
+    def unbind(self, sid: str) -> None:
+        """Forget socket `sid` (it disconnected or changed session)."""
+        session_id = self._session_of.pop(sid, None)
+        if session_id is None:
+            return
+        sockets = self._sockets_of.get(session_id)
+        if sockets is not None:
+            sockets.discard(sid)
+            if not sockets:
+                del self._sockets_of[session_id]
+
+    def session_of(self, sid: str) -> str | None:
+        """The session id of socket `sid`, if it asked for one."""
+        return self._session_of.get(sid)
+
+    def is_connected(self, session_id: str) -> bool:
+        """True when at least one socket of `session_id` is connected."""
+        return bool(self._sockets_of.get(session_id))
+
+
+class WebChatInput(InputChannel):
+    """The web widget channel (socket.io, demo page, static files, evidence upload)."""
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel name, also the URL prefix (`/webhooks/webchat/`)."""
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Build the channel from its (optional) credentials.yml section."""
+        credentials = credentials or {}
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            namespace=credentials.get("namespace"),
+            session_persistence=bool(credentials.get("session_persistence", True)),
+            socketio_path=credentials.get("socketio_path", DEFAULT_SOCKETIO_PATH),
+            jwt_key=credentials.get("jwt_key"),
+            jwt_method=credentials.get("jwt_method", "HS256"),
+            metadata_key=credentials.get("metadata_key", "metadata"),
+            cors_allowed_origins=credentials.get("cors_allowed_origins", []),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: str | None = None,
+        session_persistence: bool = True,
+        socketio_path: str = DEFAULT_SOCKETIO_PATH,
+        jwt_key: str | None = None,
+        jwt_method: str = "HS256",
+        metadata_key: str = "metadata",
+        cors_allowed_origins: list[str] | str | None = None,
+        static_dir: Path = STATIC_DIR,
+    ) -> None:
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.namespace = namespace
+        self.session_persistence = session_persistence
+        self.socketio_path = socketio_path
+        self.jwt_key = jwt_key
+        self.jwt_method = jwt_method
+        self.metadata_key = metadata_key
+        self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
+        self.static_dir = static_dir
+        self.sio: AsyncServer | None = None
+        self.sessions = SessionRegistry()
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """The output channel for messages Rasa sends on its own (reminders, triggers)."""
+        if self.sio is None:
+            return None
+        return WebChatOutput(self.sio, self.bot_message_evt)
+
+    @staticmethod
+    def sender_for(session_id: str) -> str:
+        """The sender id (and socket.io room) of a session."""
+        return pseudonymous_sender(CHANNEL, session_id)
+
+    def _choose_session_id(self, data: Any) -> str:
+        """The session id to confirm: the client's when persistent and valid, else a new one."""
+        wanted = data.get("session_id") if isinstance(data, dict) else None
+        if self.session_persistence and valid_session_id(wanted):
+            return str(wanted)
+        return uuid.uuid4().hex
+
+    async def _bind(self, sio: AsyncServer, sid: str, session_id: str) -> None:
+        """Attach a socket to a session and its room."""
+        previous = self.sessions.session_of(sid)
+        if previous is not None and previous != session_id:
+            await sio.leave_room(sid, self.sender_for(previous), namespace=self.namespace)
+        self.sessions.bind(sid, session_id)
+        await sio.enter_room(sid, self.sender_for(session_id), namespace=self.namespace)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """The Sanic blueprint: socket.io handlers and the HTTP routes."""
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        self.sio = sio
+        blueprint = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
+        files = static_files(self.static_dir)
+        namespace = self.namespace
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            payload = None
+            if token:
+                payload = rasa.core.channels.channel.decode_bearer_token(
+                    token, self.jwt_key, self.jwt_method)
+            return bool(payload)
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, *args: Any) -> None:
+            self.sessions.unbind(sid)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Any = None) -> None:
+            session_id = self._choose_session_id(data)
+            await self._bind(sio, sid, session_id)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Any = None) -> None:
+            if not isinstance(data, dict):
+                return
+            session_id = self.sessions.session_of(sid)
+            if session_id is None:
+                # A client that sends before session_request: adopt its session id
+                # (stock widgets with persistence send it with every message).
+                session_id = self._choose_session_id(data)
+                await self._bind(sio, sid, session_id)
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            if not isinstance(metadata, dict):
+                metadata = {}
+            # Evidence is only ever attached by the upload route, after checking the file.
+            metadata.pop("evidence", None)
+            text = data.get("message")
+            await on_new_message(UserMessage(
+                str(text) if text is not None else "",
+                WebChatOutput(sio, self.bot_message_evt),
+                self.sender_for(session_id),
+                input_channel=self.name(),
+                metadata=metadata,
+            ))
+
+        @blueprint.route("/", methods=["GET"])
+        async def demo_page(request: Request) -> HTTPResponse:
+            page = files.get("index.html")
+            if page is None:
+                return _json_error(404, "Halaman tidak ditemukan.")
+            headers = {**SAFE_HEADERS, "Content-Security-Policy": DEMO_PAGE_CSP,
+                       "Cache-Control": "no-cache"}
+            return response.raw(page.read_bytes(), content_type=CONTENT_TYPES[".html"],
+                                 headers=headers)
+
+        @blueprint.route("/health", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/static/<name:str>", methods=["GET"])
+        async def static(request: Request, name: str) -> HTTPResponse:
+            path = files.get(name)
+            if path is None:
+                return _json_error(404, "Berkas tidak ditemukan.")
+            headers = {**SAFE_HEADERS, "Cache-Control": "public, max-age=300"}
+            if path.suffix == ".html":
+                headers["Content-Security-Policy"] = DEMO_PAGE_CSP
+            return response.raw(path.read_bytes(), content_type=CONTENT_TYPES[path.suffix],
+                                headers=headers)
+
+        @blueprint.route("/upload", methods=["POST"], stream=True)
+        async def upload(request: Request) -> HTTPResponse:
+            return await self._handle_upload(request, sio, on_new_message)
+
+        return blueprint
+
+    async def _read_body(self, request: Request, limit: int) -> bytes | None:
+        """The request body, or None as soon as it grows past `limit` bytes."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream:  # type: ignore[union-attr]
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _handle_upload(self, request: Request, sio: AsyncServer,
+                             on_new_message: Callable[[UserMessage], Awaitable[Any]]
+                             ) -> HTTPResponse:
+        """Check, store and forward one evidence file (see the module docstring)."""
+        file_limit = max_evidence_bytes()
+        body_limit = file_limit + MULTIPART_OVERHEAD_BYTES
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            return _json_error(400, MSG_BAD_REQUEST)
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                return _json_error(400, MSG_BAD_REQUEST)
+            if int(declared) > body_limit:
+                logger.info("Web chat upload refused by Content-Length (%s bytes)", declared)
+                return _json_error(413, _too_large_message(file_limit))
+        body = await self._read_body(request, body_limit)
+        if body is None:
+            logger.info("Web chat upload refused: body above %d bytes", body_limit)
+            return _json_error(413, _too_large_message(file_limit))
+        request.body = body
+        try:
+            form, uploaded = request.form, request.files
+        except Exception:  # noqa: BLE001 - any malformed multipart body is a bad request
+            logger.info("Web chat upload with a malformed multipart body")
+            return _json_error(400, MSG_BAD_REQUEST)
+        session_id = form.get("session_id") if form else None
+        if not valid_session_id(session_id):
+            return _json_error(400, MSG_NO_SESSION)
+        if not self.sessions.is_connected(str(session_id)):
+            return _json_error(403, MSG_NO_SESSION)
+        item = uploaded.get("file") if uploaded else None
+        if item is None or not item.body:
+            return _json_error(400, MSG_NO_FILE)
+        try:
+            evidence = save_evidence(item.body, item.type)
+        except EvidenceRejected as rejected:
+            status = 413 if rejected.reason == "file too large" else (
+                415 if rejected.reason == "unsupported type" else 400)
+            logger.info("Web chat upload rejected: %s", rejected.reason)
+            return _json_error(status, rejected.message_id)
+        except OSError:
+            logger.exception("Web chat upload could not be stored")
+            return _json_error(500, MSG_FAILED)
+        sender = self.sender_for(str(session_id))
+        await on_new_message(UserMessage(
+            EVIDENCE_PAYLOAD,
+            WebChatOutput(sio, self.bot_message_evt),
+            sender,
+            input_channel=self.name(),
+            metadata=message_metadata(evidence=[evidence]),
+        ))
+        return response.json(
+            {"status": "ok", "kind": evidence.kind, "mime_type": evidence.mime_type,
+             "size_bytes": evidence.size_bytes},
+            headers=dict(SAFE_HEADERS),
+        )

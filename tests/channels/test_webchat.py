@@ -1,0 +1,537 @@
+"""The web widget channel: static files, uploads, the socket.io protocol, the browser widget.
+
+Unit tests cover the pure helpers. Everything else runs against the real
+assistant (action server + Rasa server with the trained model) with the
+webchat channel enabled: a real socket.io client (python-socketio) plays a
+stock Rasa widget, the upload endpoint is called over HTTP, and Chromium
+(Debian's /usr/bin/chromium driven by Playwright) files a whole report through
+the demo page. Links in reports are checked over the network; the link
+checker's host overrides send those requests to a small aiohttp server on
+127.0.0.1 (a short link that redirects to a video page), so nothing leaves the
+machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import re
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+import socketio
+from aiohttp import web
+
+from channels.webchat import SessionRegistry, static_files, valid_session_id
+from tests.integration.servers import Assistant, free_port, running_assistant
+
+SOCKETIO_PATH = "/webhooks/webchat/socket.io"
+#: A small evidence limit keeps the size tests quick.
+EVIDENCE_LIMIT = 256 * 1024
+LINK_HOSTS = ("vt.tiktok.com", "www.tiktok.com", "tiktok.com")
+SOCKET_WAIT_SECONDS = 90
+TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
+
+
+def tiny_png(width: int = 2, height: int = 2) -> bytes:
+    """A valid PNG image (solid red), built without an imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+# --------------------------------------------------------------------- unit tests
+
+
+def test_session_ids_must_be_random_looking_tokens() -> None:
+    assert valid_session_id("a" * 32)
+    assert valid_session_id("0f3c2b1a-9d8e_7f6a5b4c")
+    assert not valid_session_id("short")
+    assert not valid_session_id("../../etc/passwd-xxxxxxxx")
+    assert not valid_session_id("x" * 129)
+    assert not valid_session_id(None)
+    assert not valid_session_id(12345678901234567890)
+
+
+def test_session_registry_tracks_connected_sockets() -> None:
+    registry = SessionRegistry()
+    registry.bind("sid-1", "session-a")
+    registry.bind("sid-2", "session-a")
+    assert registry.is_connected("session-a")
+    registry.unbind("sid-1")
+    assert registry.is_connected("session-a")
+    registry.bind("sid-2", "session-b")  # a socket changing session leaves the old one
+    assert not registry.is_connected("session-a")
+    assert registry.session_of("sid-2") == "session-b"
+    registry.unbind("sid-2")
+    assert not registry.is_connected("session-b")
+    registry.unbind("never-seen")
+
+
+def test_static_files_are_a_fixed_list_without_links_or_folders(tmp_path: Path) -> None:
+    (tmp_path / "widget.js").write_text("x")
+    (tmp_path / "notes.md").write_text("x")  # unknown type
+    (tmp_path / ".hidden.js").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "inner.js").write_text("x")
+    secret = tmp_path.parent / "secret.txt"
+    secret.write_text("secret")
+    (tmp_path / "link.txt").symlink_to(secret)
+    assert set(static_files(tmp_path)) == {"widget.js"}
+    shipped = static_files()
+    assert {"widget.js", "widget.css", "index.html", "socket.io.min.js",
+            "socket.io.LICENSE.txt"} <= set(shipped)
+
+
+# --------------------------------------------------------------------- the real assistant
+
+
+@dataclass
+class WebChatAssistant:
+    """A running assistant with the webchat channel enabled."""
+
+    rasa_url: str
+    var_dir: Path
+    servers: Assistant
+
+
+def _fake_web_app() -> web.Application:
+    async def short(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://www.tiktok.com/@akun_palsu/video/7301234567890")
+
+    async def video(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><head><title>Video hoaks paslon</title></head><body>x</body></html>",
+            content_type="text/html",
+        )
+
+    app = web.Application()
+    app.router.add_get("/ZS8xyz/", short)
+    app.router.add_get("/@akun_palsu/video/7301234567890", video)
+    return app
+
+
+@contextmanager
+def fake_web() -> Iterator[int]:
+    """Serve the fake web pages on 127.0.0.1; yield the port."""
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(_fake_web_app())
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+def webchat(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[WebChatAssistant]:
+    """The real assistant (REST + webchat channels), shared by this module's tests."""
+    work = tmp_path_factory.mktemp("webchat")
+    credentials = work / "credentials.yml"
+    credentials.write_text("rest:\nchannels.webchat.WebChatInput:\n")
+    with fake_web() as port:
+        env = {
+            "VAR_DIR": str(work / "var"),
+            "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
+            "LINK_CHECK_HOST_OVERRIDES": ",".join(f"{h}=127.0.0.1:{port}" for h in LINK_HOSTS),
+            "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "LINK_CHECK_TIMEOUT": "3",
+            "EVIDENCE_MAX_BYTES": str(EVIDENCE_LIMIT),
+        }
+        with running_assistant(trained_model, work, env, credentials=credentials) as running:
+            yield WebChatAssistant(rasa_url=running.rasa_url, var_dir=work / "var",
+                                   servers=running)
+
+
+def _raw_request(base_url: str, method: str, path: str, headers: dict[str, str] | None = None,
+                 body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request with the path sent exactly as given (no client normalisation)."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        if body:
+            connection.send(body)
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        connection.close()
+
+
+def _multipart(fields: dict[str, str], filename: str | None, content: bytes,
+               mime: str = "application/octet-stream") -> tuple[bytes, str]:
+    boundary = "----laporwebchattest7MA4YWxk"
+    lines: list[bytes] = []
+    for name, value in fields.items():
+        lines += [f"--{boundary}".encode(),
+                  f'Content-Disposition: form-data; name="{name}"'.encode(), b"",
+                  value.encode()]
+    if filename is not None:
+        lines += [f"--{boundary}".encode(),
+                  f'Content-Disposition: form-data; name="file"; filename="{filename}"'.encode(),
+                  f"Content-Type: {mime}".encode(), b"", content]
+    lines += [f"--{boundary}--".encode(), b""]
+    return b"\r\n".join(lines), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.slow
+def test_demo_page_and_static_files_have_safe_headers(webchat: WebChatAssistant) -> None:
+    status, headers, body = _raw_request(webchat.rasa_url, "GET", "/webhooks/webchat/")
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    page = body.decode()
+    assert 'lang="id"' in page and "/webhooks/webchat/static/widget.js" in page
+    for name, kind in (("widget.js", "text/javascript"), ("widget.css", "text/css"),
+                       ("socket.io.min.js", "text/javascript"),
+                       ("socket.io.LICENSE.txt", "text/plain")):
+        status, headers, body = _raw_request(webchat.rasa_url, "GET",
+                                             f"/webhooks/webchat/static/{name}")
+        assert status == 200, name
+        assert headers["content-type"].startswith(kind), (name, headers)
+        assert headers["x-content-type-options"] == "nosniff"
+        assert body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [
+    "/webhooks/webchat/static/../webchat.py",
+    "/webhooks/webchat/static/..%2Fwebchat.py",
+    "/webhooks/webchat/static/%2e%2e%2f%2e%2e%2fcredentials.yml",
+    "/webhooks/webchat/static/..%5C..%5Ccredentials.yml",
+    "/webhooks/webchat/static/%2Fetc%2Fpasswd",
+    "/webhooks/webchat/static/webchat.py",
+    "/webhooks/webchat/static/",
+    "/webhooks/webchat/static/.",
+])
+def test_static_route_never_leaves_the_static_folder(webchat: WebChatAssistant,
+                                                     path: str) -> None:
+    status, _, body = _raw_request(webchat.rasa_url, "GET", path)
+    assert status == 404, (path, status)
+    assert b"import" not in body and b"root:" not in body and b"rest:" not in body
+
+
+class SocketSession:
+    """A stock-protocol socket.io client: session_request, user_uttered, bot_uttered."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.replies: asyncio.Queue[dict] = asyncio.Queue()
+        self.session_id = ""
+
+    async def __aenter__(self) -> SocketSession:
+        confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        @self.client.on("session_confirm")
+        async def on_confirm(data: object) -> None:
+            if not confirmed.done():
+                confirmed.set_result(str(data))
+
+        @self.client.on("bot_uttered")
+        async def on_bot(data: dict) -> None:
+            await self.replies.put(data)
+
+        try:
+            await self.client.connect(self.base_url, socketio_path=SOCKETIO_PATH,
+                                      transports=["polling"])
+        except socketio.exceptions.ConnectionError as exc:
+            pytest.fail(f"cannot connect to the webchat socket: {exc}")
+        await self.client.emit("session_request", {"session_id": None})
+        self.session_id = await asyncio.wait_for(confirmed, SOCKET_WAIT_SECONDS)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.disconnect()
+
+    async def say(self, text: str) -> None:
+        """Send a user message the way Rasa's widgets do."""
+        await self.client.emit("user_uttered", {"message": text,
+                                                "session_id": self.session_id})
+
+    async def reply_containing(self, fragment: str) -> dict:
+        """Wait for the bot message whose text contains `fragment`."""
+        seen: list[str] = []
+        while True:
+            try:
+                reply = await asyncio.wait_for(self.replies.get(), SOCKET_WAIT_SECONDS)
+            except asyncio.TimeoutError:
+                pytest.fail(f"no bot message containing {fragment!r}; got {seen!r}")
+            seen.append(reply.get("text", ""))
+            if fragment.lower() in reply.get("text", "").lower():
+                return reply
+
+
+async def _upload(webchat: WebChatAssistant, session_id: str | None, filename: str,
+                  content: bytes, mime: str = "image/png") -> tuple[int, dict]:
+    fields = {} if session_id is None else {"session_id": session_id}
+    body, content_type = _multipart(fields, filename, content, mime)
+    async with aiohttp.ClientSession() as http_session:
+        async with http_session.post(f"{webchat.rasa_url}/webhooks/webchat/upload", data=body,
+                                     headers={"Content-Type": content_type},
+                                     timeout=aiohttp.ClientTimeout(total=120)) as answer:
+            return answer.status, json.loads(await answer.read())
+
+
+@pytest.mark.slow
+async def test_stock_protocol_session_and_buttons(webchat: WebChatAssistant) -> None:
+    async with SocketSession(webchat.rasa_url) as chat:
+        assert valid_session_id(chat.session_id)
+        await chat.say("halo")
+        reply = await chat.reply_containing("")
+        replies = [reply]
+        while not any(r.get("quick_replies") for r in replies):
+            replies.append(await asyncio.wait_for(chat.replies.get(), SOCKET_WAIT_SECONDS))
+        titles = [q["title"] for r in replies for q in r.get("quick_replies") or []]
+        assert "Lapor pelanggaran" in titles, replies
+        # A client-chosen persistent session id is kept (page reloads reuse it).
+        again = socketio.AsyncClient(reconnection=False)
+        confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        again.on("session_confirm", lambda data: confirmed.set_result(str(data)))
+        await again.connect(webchat.rasa_url, socketio_path=SOCKETIO_PATH,
+                            transports=["polling"])
+        await again.emit("session_request", {"session_id": chat.session_id})
+        assert await asyncio.wait_for(confirmed, SOCKET_WAIT_SECONDS) == chat.session_id
+        await again.disconnect()
+
+
+@pytest.mark.slow
+async def test_upload_sends_the_evidence_to_the_assistant(webchat: WebChatAssistant) -> None:
+    image = tiny_png()
+    async with SocketSession(webchat.rasa_url) as chat:
+        status, answer = await _upload(webchat, chat.session_id, "bukti.png", image,
+                                       "application/octet-stream")
+        assert status == 200, answer
+        assert answer["mime_type"] == "image/png" and answer["size_bytes"] == len(image)
+        reply = await chat.reply_containing("bukti sudah saya terima")
+        assert reply["text"]
+    stored = list((webchat.var_dir / "evidence").rglob("*.png"))
+    assert stored and stored[0].read_bytes() == image
+
+
+@pytest.mark.slow
+async def test_upload_needs_a_connected_session(webchat: WebChatAssistant) -> None:
+    status, answer = await _upload(webchat, "f" * 32, "bukti.png", tiny_png())
+    assert status == 403 and "Sesi obrolan" in answer["error"]
+    status, answer = await _upload(webchat, None, "bukti.png", tiny_png())
+    assert status == 400 and "Sesi obrolan" in answer["error"]
+    status, answer = await _upload(webchat, "../../etc/passwd", "bukti.png", tiny_png())
+    assert status == 400
+    # A session that was connected is refused once its socket has gone.
+    async with SocketSession(webchat.rasa_url) as chat:
+        session_id = chat.session_id
+    status, answer = await _upload(webchat, session_id, "bukti.png", tiny_png())
+    assert status == 403
+
+
+@pytest.mark.slow
+async def test_upload_checks_type_and_size(webchat: WebChatAssistant) -> None:
+    async with SocketSession(webchat.rasa_url) as chat:
+        status, answer = await _upload(webchat, chat.session_id, "catatan.txt",
+                                       b"ini bukan gambar", "image/png")
+        assert status == 415 and "Jenis berkas" in answer["error"]
+        too_big = tiny_png() + b"\x00" * EVIDENCE_LIMIT  # within the multipart margin
+        status, answer = await _upload(webchat, chat.session_id, "besar.png", too_big)
+        assert status == 413 and "terlalu besar" in answer["error"]
+        status, answer = await _upload(webchat, chat.session_id, "bukti.png", b"")
+        assert status == 400 and "Berkas" in answer["error"]
+        body, content_type = _multipart({"session_id": chat.session_id}, None, b"")
+        status, _, raw = _raw_request(webchat.rasa_url, "POST", "/webhooks/webchat/upload",
+                                      {"Content-Type": content_type,
+                                       "Content-Length": str(len(body))}, body)
+        assert status == 400 and "belum terlampir" in json.loads(raw)["error"]
+
+
+@pytest.mark.slow
+def test_upload_is_refused_early_by_content_length(webchat: WebChatAssistant) -> None:
+    # Only the headers are sent: the answer comes without the body being read.
+    status, headers, raw = _raw_request(
+        webchat.rasa_url, "POST", "/webhooks/webchat/upload",
+        {"Content-Type": "multipart/form-data; boundary=x", "Content-Length": str(10**9)})
+    assert status == 413
+    assert headers["content-type"].startswith("application/json")
+    assert "terlalu besar" in json.loads(raw)["error"]
+
+
+@pytest.mark.slow
+def test_upload_without_length_is_cut_at_the_limit(webchat: WebChatAssistant) -> None:
+    parts = urlsplit(webchat.rasa_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        chunks = (b"\x00" * 65536 for _ in range(EVIDENCE_LIMIT // 65536 + 4))
+        connection.request("POST", "/webhooks/webchat/upload", body=chunks,
+                           headers={"Content-Type": "multipart/form-data; boundary=x"},
+                           encode_chunked=True)
+        answer = connection.getresponse()
+        assert answer.status == 413
+        assert "terlalu besar" in json.loads(answer.read())["error"]
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_upload_needs_multipart(webchat: WebChatAssistant) -> None:
+    status, _, raw = _raw_request(webchat.rasa_url, "POST", "/webhooks/webchat/upload",
+                                  {"Content-Type": "application/json", "Content-Length": "2"},
+                                  b"{}")
+    assert status == 400 and "error" in json.loads(raw)
+
+
+# --------------------------------------------------------------------- the browser widget
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: Generous waits for the model and the action server; nothing is timed.
+BROWSER_WAIT_MS = 120_000
+
+
+def _wait_for_bot(page: object, fragment: str, after: int, servers: Assistant) -> None:
+    """Wait until a bot message after the first `after` ones contains `fragment`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(  # type: ignore[attr-defined]
+            """([fragment, after]) => Array.from(document.querySelectorAll('.lwc-bot'))
+                 .slice(after).some(n => n.textContent.includes(fragment))""",
+            arg=[fragment, after], timeout=BROWSER_WAIT_MS)
+    except PlaywrightTimeout:
+        shown = page.inner_text(".lwc-messages")  # type: ignore[attr-defined]
+        pytest.fail(f"the widget never showed {fragment!r}; it shows:\n{shown}\n"
+                    f"{servers.logs()}")
+
+
+def _bot_count(page: object) -> int:
+    return page.locator(".lwc-bot").count()  # type: ignore[attr-defined]
+
+
+def _press(page: object, title: str) -> None:
+    """Press the newest enabled button with this title."""
+    exact = re.compile(rf"^\s*{re.escape(title)}\s*$")
+    page.locator(".lwc-buttons button:enabled").filter(  # type: ignore[attr-defined]
+        has_text=exact).last.click()
+
+
+@pytest.mark.slow
+def test_browser_files_a_report_with_a_screenshot_and_keeps_history(
+        webchat: WebChatAssistant, tmp_path: Path) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    servers = webchat.servers
+    screenshot = tmp_path / "tangkapan-layar.png"
+    screenshot.write_bytes(tiny_png(8, 8))
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except PlaywrightError as exc:
+            pytest.fail(f"Chromium could not be started from {CHROMIUM} (install Debian's "
+                        f"`chromium` package: scripts/system_deps.sh): {exc}")
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.set_default_timeout(BROWSER_WAIT_MS)
+            page.goto(f"{webchat.rasa_url}/webhooks/webchat/")
+            page.wait_for_selector("#lapor-webchat[data-session=ready]")
+
+            # Greeting, then a button from the menu.
+            seen = _bot_count(page)
+            message = page.get_by_label("Ketik pesan Anda")
+            message.fill("halo")
+            message.press("Enter")
+            page.locator(".lwc-buttons button:enabled", has_text="Lapor pelanggaran").wait_for()
+            seen = _bot_count(page)
+            _press(page, "Lapor pelanggaran")
+            page.locator(".lwc-user", has_text="Lapor pelanggaran").wait_for()
+            _wait_for_bot(page, "UU PDP", seen, servers)  # consent, asked on a first report
+            seen = _bot_count(page)
+            _press(page, "Setuju")
+            _wait_for_bot(page, "tautan", seen, servers)
+
+            # A screenshot through the file button.
+            seen = _bot_count(page)
+            page.set_input_files("#lwc-file", str(screenshot))
+            page.locator(".lwc-user", has_text="tangkapan-layar.png").wait_for()
+            _wait_for_bot(page, "bukti sudah saya terima", seen, servers)
+
+            # One message fills the link, category, region and date.
+            seen = _bot_count(page)
+            message.fill("ada akun tiktok nyebar hoaks soal paslon 2 "
+                         "http://vt.tiktok.com/ZS8xyz/ di kota pekalongan kemarin")
+            message.press("Enter")
+            page.locator(".lwc-user", has_text="ZS8xyz").wait_for()
+            _wait_for_bot(page, "pemilik akun", seen, servers)
+            seen = _bot_count(page)
+            _press(page, "Lewati")
+            _wait_for_bot(page, "ringkasan", seen, servers)
+            summary = page.locator(".lwc-bot").last.inner_text()
+            assert "Kota Pekalongan" in summary and "1 berkas" in summary, summary
+            seen = _bot_count(page)
+            _press(page, "Kirim")
+            _wait_for_bot(page, "Kode tiket", seen, servers)
+            ticket = TICKET.search(page.inner_text(".lwc-messages"))
+            assert ticket, page.inner_text(".lwc-messages")
+
+            # Text is shown as text, never run as HTML.
+            seen = _bot_count(page)
+            message.fill('<img src=x onerror="window.__xss=1"><b>tebal</b>')
+            message.press("Enter")
+            page.locator(".lwc-user", has_text="<b>tebal</b>").wait_for()
+            _wait_for_bot(page, "", seen, servers)
+            assert page.locator(".lwc-messages img, .lwc-messages b").count() == 0
+            assert page.evaluate("window.__xss") is None
+
+            # After a reload the conversation is still there, in the same session.
+            session_before = page.evaluate(
+                "Object.values(localStorage).map(JSON.parse)[0].sessionId")
+            page.reload()
+            page.wait_for_selector("#lapor-webchat[data-session=ready]")
+            history = page.inner_text(".lwc-messages")
+            for expected in ("halo", "Lapor pelanggaran", "tangkapan-layar.png",
+                             ticket.group(0), "<b>tebal</b>"):
+                assert expected in history, (expected, history)
+            assert page.evaluate(
+                "Object.values(localStorage).map(JSON.parse)[0].sessionId") == session_before
+            # The conversation goes on in the same tracker after the reload.
+            seen = _bot_count(page)
+            message = page.get_by_label("Ketik pesan Anda")
+            message.fill(f"cek status {ticket.group(0)}")
+            message.press("Enter")
+            _wait_for_bot(page, ticket.group(0), seen, servers)
+            assert not errors, errors
+        finally:
+            browser.close()
