@@ -77,6 +77,23 @@ class ActionCheckStatus(Action):
         return []
 
 
+class ActionNluFallback(Action):
+    """Low NLU confidence: a message with a ticket code is still a status check;
+    anything else is asked again, with the menu."""
+
+    def name(self) -> str:
+        return "action_nlu_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if find_ticket_codes(latest_text(tracker)):
+            logger.info("Low-confidence message with a ticket code: checking its status")
+            return await ActionCheckStatus().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_please_rephrase")
+        return []
+
+
 class ActionDeleteMyData(Action):
     """Erase the reporter's contact data; keep their reports, anonymised."""
 

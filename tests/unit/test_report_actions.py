@@ -344,3 +344,19 @@ async def test_a_long_answer_to_the_link_question_also_tells_what_happened(
                  "report_links": ["https://x.com/a"], "category": "hoaks",
                  "region": "nasional", "known_date": today_wib().isoformat()}), domain)
     assert "description" not in slots
+
+
+async def test_low_confidence_message_with_a_ticket_code_is_still_a_status_check(
+    domain: dict[str, Any]
+) -> None:
+    from actions.status import ActionNluFallback
+
+    dispatcher = CollectingDispatcher()
+    await ActionNluFallback().run(
+        dispatcher, tracker("lp zzzzzz gmn", intent="nlu_fallback", confidence=0.3), domain)
+    assert dispatcher.messages[0]["response"] == "utter_ticket_not_found"
+    assert dispatcher.messages[0]["ticket_code"] == "LP-ZZZZZZ"
+    plain = CollectingDispatcher()
+    await ActionNluFallback().run(
+        plain, tracker("asdfgh qwerty", intent="nlu_fallback", confidence=0.3), domain)
+    assert plain.messages[0]["response"] == "utter_please_rephrase"
