@@ -12,6 +12,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.evidence import EvidenceFile
 from bot.privacy import PSEUDONYM_PREFIX, sender_key
 from bot.settings import get_settings
 from bot.store import ReportStore
@@ -81,8 +82,6 @@ def latest_contact_token(tracker: Tracker) -> str | None:
 def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
                    limit: int = 10) -> tuple[list[dict[str, Any]], int]:
     """Add the files of the latest message to `known` (no duplicates); return (all, added)."""
-    from bot.evidence import EvidenceFile  # light module; imported here to keep this one small
-
     merged = list(known or [])
     seen = {item.get("sha256") for item in merged if isinstance(item, dict)}
     added = 0

@@ -25,6 +25,7 @@ Options (credentials.yml): `user_message_evt`, `bot_message_evt`, `namespace`,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -41,7 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence
+from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence, too_large
 from channels.common import EVIDENCE_PAYLOAD, message_metadata, pseudonymous_sender
 
 logger = logging.getLogger(__name__)
@@ -79,13 +80,6 @@ MSG_NO_SESSION = ("Sesi obrolan Anda tidak ditemukan. Muat ulang halaman ini, "
 MSG_NO_FILE = "Berkasnya belum terlampir. Pilih berkas lalu kirim lagi, ya."
 MSG_BAD_REQUEST = "Permintaan tidak dapat kami proses. Silakan coba lagi, ya."
 MSG_FAILED = "Maaf, berkas belum bisa kami proses karena gangguan sistem. Coba lagi sebentar lagi."
-
-
-def _too_large_message(limit: int) -> str:
-    """The Indonesian message for a file above the size limit."""
-    megabytes = max(1, limit // (1024 * 1024))
-    return (f"Berkas terlalu besar (maksimal {megabytes} MB). "
-            "Kirim tangkapan layar yang lebih kecil, ya.")
 
 
 def _json_error(status: int, message: str) -> HTTPResponse:
@@ -353,11 +347,11 @@ class WebChatInput(InputChannel):
                 return _json_error(400, MSG_BAD_REQUEST)
             if int(declared) > body_limit:
                 logger.info("Web chat upload refused by Content-Length (%s bytes)", declared)
-                return _json_error(413, _too_large_message(file_limit))
+                return _json_error(413, too_large(file_limit).message_id)
         body = await self._read_body(request, body_limit)
         if body is None:
             logger.info("Web chat upload refused: body above %d bytes", body_limit)
-            return _json_error(413, _too_large_message(file_limit))
+            return _json_error(413, too_large(file_limit).message_id)
         request.body = body
         try:
             form, uploaded = request.form, request.files
@@ -373,7 +367,7 @@ class WebChatInput(InputChannel):
         if item is None or not item.body:
             return _json_error(400, MSG_NO_FILE)
         try:
-            evidence = save_evidence(item.body, item.type)
+            evidence = await asyncio.to_thread(save_evidence, item.body, item.type)
         except EvidenceRejected as rejected:
             status = 413 if rejected.reason == "file too large" else (
                 415 if rejected.reason == "unsupported type" else 400)

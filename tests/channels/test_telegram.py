@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from channels.common import EVIDENCE_PAYLOAD, LOCATION_PAYLOAD, UNSUPPORTED_PAYL
 from channels.telegram import EXPIRED_CHOICE, GROUP_NOTICE, TelegramInput
 from channels.telegram_output import TOKEN_PREFIX, CallbackPayloads, TelegramOutput
 from tests.fakes.telegram_api import FakeTelegramApi, Updates
+from tests.integration.servers import free_port
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET = "s3cr3t-Token_value"
@@ -62,13 +62,6 @@ class RasaStandIn:
     def texts(self) -> list[str | None]:
         """The texts received, in order."""
         return [m.text for m in self.messages]
-
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

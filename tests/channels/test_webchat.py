@@ -18,10 +18,8 @@ import http.client
 import json
 import re
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,15 +27,13 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 import socketio
-from aiohttp import web
 
 from channels.webchat import SessionRegistry, static_files, valid_session_id
-from tests.integration.servers import Assistant, free_port, running_assistant
+from tests.integration.servers import Assistant, fake_web, running_assistant
 
 SOCKETIO_PATH = "/webhooks/webchat/socket.io"
 #: A small evidence limit keeps the size tests quick.
 EVIDENCE_LIMIT = 256 * 1024
-LINK_HOSTS = ("vt.tiktok.com", "www.tiktok.com", "tiktok.com")
 SOCKET_WAIT_SECONDS = 90
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
 
@@ -110,45 +106,6 @@ class WebChatAssistant:
     servers: Assistant
 
 
-def _fake_web_app() -> web.Application:
-    async def short(request: web.Request) -> web.Response:
-        raise web.HTTPFound("http://www.tiktok.com/@akun_palsu/video/7301234567890")
-
-    async def video(request: web.Request) -> web.Response:
-        return web.Response(
-            text="<html><head><title>Video hoaks paslon</title></head><body>x</body></html>",
-            content_type="text/html",
-        )
-
-    app = web.Application()
-    app.router.add_get("/ZS8xyz/", short)
-    app.router.add_get("/@akun_palsu/video/7301234567890", video)
-    return app
-
-
-@contextmanager
-def fake_web() -> Iterator[int]:
-    """Serve the fake web pages on 127.0.0.1; yield the port."""
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(_fake_web_app())
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-
-    loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-
 @pytest.fixture(scope="module")
 def webchat(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[WebChatAssistant]:
@@ -156,13 +113,11 @@ def webchat(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
     work = tmp_path_factory.mktemp("webchat")
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\nchannels.webchat.WebChatInput:\n")
-    with fake_web() as port:
+    with fake_web() as link_check_env:
         env = {
             "VAR_DIR": str(work / "var"),
             "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
-            "LINK_CHECK_HOST_OVERRIDES": ",".join(f"{h}=127.0.0.1:{port}" for h in LINK_HOSTS),
-            "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
-            "LINK_CHECK_TIMEOUT": "3",
+            **link_check_env,
             "EVIDENCE_MAX_BYTES": str(EVIDENCE_LIMIT),
         }
         with running_assistant(trained_model, work, env, credentials=credentials) as running:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiohttp import web
 
 from bot.settings import PROJECT_ROOT
 from bot.wait_ready import wait_ready
@@ -24,6 +28,61 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+#: Hosts the fake web stands in for (through the link checker's host overrides).
+FAKE_WEB_HOSTS = ("vt.tiktok.com", "www.tiktok.com", "tiktok.com", "web.example.id")
+
+
+def fake_web_app() -> web.Application:
+    """Pages reports link to: a short link that redirects, a video page, a deleted page."""
+
+    async def short(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://www.tiktok.com/@akun_palsu/video/7301234567890?is_from_webapp=1")
+
+    async def video(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><head><title>Video hoaks paslon</title></head><body>x</body></html>",
+            content_type="text/html",
+        )
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=404, text="not found")
+
+    app = web.Application()
+    app.router.add_get("/ZS8xyz/", short)
+    app.router.add_get("/@akun_palsu/video/7301234567890", video)
+    app.router.add_get("/hapus/1", gone)
+    return app
+
+
+@contextmanager
+def fake_web() -> Iterator[dict[str, str]]:
+    """Serve `fake_web_app` on 127.0.0.1 in a thread; yield the link-checker environment
+    that sends its hosts there."""
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(fake_web_app())
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield {
+            "LINK_CHECK_HOST_OVERRIDES": ",".join(f"{h}=127.0.0.1:{port}"
+                                                  for h in FAKE_WEB_HOSTS),
+            "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "LINK_CHECK_TIMEOUT": "3",
+        }
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
 
 
 @dataclass

@@ -12,71 +12,31 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from tests.integration.servers import Assistant, buttons, free_port, running_assistant, texts
+from tests.integration.servers import (
+    Assistant,
+    buttons,
+    fake_web,
+    running_assistant,
+    texts,
+)
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
 
 
-def _fake_web_app() -> web.Application:
-    async def short(request: web.Request) -> web.Response:
-        raise web.HTTPFound("http://www.tiktok.com/@akun_palsu/video/7301234567890?is_from_webapp=1")
-
-    async def video(request: web.Request) -> web.Response:
-        return web.Response(
-            text="<html><head><title>Video hoaks paslon</title></head><body>x</body></html>",
-            content_type="text/html",
-        )
-
-    async def gone(request: web.Request) -> web.Response:
-        return web.Response(status=404, text="not found")
-
-    app = web.Application()
-    app.router.add_get("/ZS8xyz/", short)
-    app.router.add_get("/@akun_palsu/video/7301234567890", video)
-    app.router.add_get("/hapus/1", gone)
-    return app
-
-
 @pytest.fixture(scope="module")
-def fake_web_port() -> Iterator[int]:
-    import asyncio
-    import threading
-
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(_fake_web_app())
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-
-    loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield port
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=5)
-    loop.run_until_complete(runner.cleanup())
-    loop.close()
-
-
-@pytest.fixture(scope="module")
-def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory,
-              fake_web_port: int) -> Iterator[Assistant]:
+def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[Assistant]:
     work = tmp_path_factory.mktemp("assistant")
-    hosts = ["vt.tiktok.com", "www.tiktok.com", "tiktok.com", "web.example.id"]
-    env = {
-        "VAR_DIR": str(work / "var"),
-        "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
-        "LINK_CHECK_HOST_OVERRIDES": ",".join(f"{h}=127.0.0.1:{fake_web_port}" for h in hosts),
-        "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
-        "LINK_CHECK_TIMEOUT": "3",
-        "DAILY_REPORT_CAP": "4",
-    }
-    with running_assistant(trained_model, work, env) as running:
-        yield running
+    with fake_web() as link_check_env:
+        env = {
+            "VAR_DIR": str(work / "var"),
+            "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
+            **link_check_env,
+            "DAILY_REPORT_CAP": "4",
+        }
+        with running_assistant(trained_model, work, env) as running:
+            yield running
 
 
 def _ticket(replies: list[dict]) -> str:
