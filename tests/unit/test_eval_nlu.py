@@ -48,3 +48,45 @@ def test_cached_scores_need_the_same_fingerprint(tmp_path: Path, monkeypatch) ->
     eval_nlu.store_scores(config, "abc", scores)
     assert eval_nlu.cached_scores(config, "abc") == scores
     assert eval_nlu.cached_scores(config, "other") is None
+
+
+def test_force_retrains_but_keeps_cross_validation_of_same_inputs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(eval_nlu, "ROOT", tmp_path)
+    monkeypatch.setattr(eval_nlu, "FINGERPRINT_INPUTS", [])
+    config = tmp_path / "configs" / "demo.yml"
+    config.parent.mkdir()
+    config.write_text("pipeline: []\n")
+    trained: list[str] = []
+
+    def fake_training_run(path: Path) -> eval_nlu.Scores:
+        trained.append(path.stem)
+        return eval_nlu.Scores(path.stem, intent_accuracy=0.9, train_seconds=100.0)
+
+    def no_cross_validation(*args: object) -> tuple[float, float]:
+        raise AssertionError("cross-validation must not run again for unchanged inputs")
+
+    monkeypatch.setattr(eval_nlu, "evaluate", fake_training_run)
+    monkeypatch.setattr(eval_nlu, "cross_validate", no_cross_validation)
+    key = eval_nlu.fingerprint(config, 5)
+    eval_nlu.store_scores(
+        config,
+        key,
+        eval_nlu.Scores(
+            "demo",
+            intent_accuracy=0.9,
+            cv_intent_accuracy=0.8,
+            cv_intent_macro_f1=0.7,
+            train_seconds=5.0,
+        ),
+    )
+
+    reused = eval_nlu.evaluate_cached(config, run_cv=True, folds=5, force=False)
+    assert trained == [] and reused.train_seconds == 5.0
+
+    forced = eval_nlu.evaluate_cached(config, run_cv=True, folds=5, force=True)
+    assert trained == ["demo"]
+    assert forced.train_seconds == 100.0
+    assert (forced.cv_intent_accuracy, forced.cv_intent_macro_f1) == (0.8, 0.7)
+    assert eval_nlu.cached_scores(config, key) == forced
