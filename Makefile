@@ -56,7 +56,7 @@ test-stories: $(STAMP) $(MODEL) ## Run the conversation test stories
 
 test-nlu: $(STAMP) $(MODEL) ## Evaluate the model on the held-out NLU test set
 	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/test_set.yml --out results/nlu
-	$(BIN)/python scripts/check_nlu_results.py results/nlu --min-intent-accuracy 0.91 --min-faq-accuracy 0.83
+	$(BIN)/python scripts/check_nlu_results.py results/nlu --min-intent-accuracy 0.95 --min-faq-accuracy 0.92
 
 system-deps: ## Install the Debian packages the tests need (PostgreSQL), if missing
 	@scripts/system_deps.sh
