@@ -118,11 +118,23 @@ def add_typos(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
+def run_logged(command: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Run a Rasa command with its output in `log`; on failure show the log's tail and stop."""
+    with log.open("w") as output:
+        result = subprocess.run(  # noqa: S603
+            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env, check=False
+        )
+    if result.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        name = " ".join(command[1:3])
+        raise SystemExit(f"rasa {name} failed (exit {result.returncode}); {log}:\n{tail}")
+
+
 def train(config: Path, out_dir: Path) -> tuple[Path, float]:
     """Train an NLU-only model; return its path and the wall-clock training time."""
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    subprocess.run(  # noqa: S603
+    run_logged(
         [
             RASA,
             "train",
@@ -138,10 +150,7 @@ def train(config: Path, out_dir: Path) -> tuple[Path, float]:
             "--fixed-model-name",
             "nlu",
         ],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        out_dir / "train.log",
         # Rasa's training cache would restore unchanged components and shorten the time
         env={**os.environ, "RASA_MAX_CACHE_SIZE": "0"},
     )
@@ -198,7 +207,8 @@ def entity_f1(examples: list[Example], parses: list[dict]) -> float:
 
 def cross_validate(config: Path, out_dir: Path, folds: int = 5) -> tuple[float, float]:
     """K-fold cross-validation on the training data; returns intent accuracy and macro F1."""
-    subprocess.run(  # noqa: S603
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_logged(
         [
             RASA,
             "test",
@@ -215,10 +225,7 @@ def cross_validate(config: Path, out_dir: Path, folds: int = 5) -> tuple[float, 
             "--out",
             str(out_dir),
         ],
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        out_dir / "cross_validation.log",
     )
     report = json.loads((out_dir / "intent_report.json").read_text())
     return float(report["accuracy"]), float(report["macro avg"]["f1-score"])
