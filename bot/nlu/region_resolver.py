@@ -38,6 +38,14 @@ _NEXT_WORD = re.compile(r"[\s.,]*\w+")
 MAX_EXTRA_WORDS = 2
 
 
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two entity spans share a character."""
+    return (
+        a.get(ENTITY_ATTRIBUTE_START, 0) < b.get(ENTITY_ATTRIBUTE_END, 0)
+        and b.get(ENTITY_ATTRIBUTE_START, 0) < a.get(ENTITY_ATTRIBUTE_END, 0)
+    )
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
@@ -87,7 +95,9 @@ class RegionEntityResolver(GraphComponent):
         """Replace the values of region entities that resolve to exactly one region."""
         for message in messages:
             text = message.get(TEXT) or ""
-            for entity in message.get(ENTITIES) or []:
+            entities = message.get(ENTITIES) or []
+            extended: list[dict[str, Any]] = []
+            for entity in entities:
                 if entity.get(ENTITY_ATTRIBUTE_TYPE) != self._entity:
                     continue
                 start = entity.get(ENTITY_ATTRIBUTE_START)
@@ -98,9 +108,19 @@ class RegionEntityResolver(GraphComponent):
                     name = self.resolve(str(entity.get(ENTITY_ATTRIBUTE_VALUE) or ""))
                 if name is None and span:
                     name, end = self._extend(text, start, end)
-                    entity[ENTITY_ATTRIBUTE_END] = end
+                    if name is not None:
+                        entity[ENTITY_ATTRIBUTE_END] = end
+                        extended.append(entity)
                 if name is not None:
                     entity[ENTITY_ATTRIBUTE_VALUE] = name
+            if extended:
+                # "kab." + "tegal" -> "kab. tegal": entities inside the grown span go
+                kept = [
+                    e
+                    for e in entities
+                    if any(e is x for x in extended) or not any(_overlap(e, x) for x in extended)
+                ]
+                message.set(ENTITIES, kept, add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

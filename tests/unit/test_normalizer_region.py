@@ -60,3 +60,19 @@ def test_a_span_cut_short_is_extended_to_the_region(tmp_path: Path) -> None:
     [entity] = message.get(ENTITIES)
     assert entity["value"] == "Kabupaten Sidoarjo"
     assert text[entity["start"] : entity["end"]] == "kab. sidoarjo"
+
+
+def test_a_grown_span_swallows_the_entities_inside_it(tmp_path: Path) -> None:
+    # DIET split "kab. tegal" into "kab" and "tegal"; growing the first must not
+    # leave the second overlapping it (Rasa's evaluation and slot filling need
+    # non-overlapping entities).
+    text = "min mau lapor ada isu sara di grup fb warga kab. tegal"
+    message = Message({TEXT: text, ENTITIES: [
+        _entity(text, "sara", "category"), _entity(text, "kab"), _entity(text, "tegal"),
+    ]})
+    _resolver(tmp_path).process([message])
+    entities = sorted(message.get(ENTITIES), key=lambda e: e["start"])
+    assert [(e["entity"], text[e["start"]:e["end"]]) for e in entities] == [
+        ("category", "sara"), ("region", "kab. tegal"),
+    ]
+    assert entities[1]["value"] == "Kabupaten Tegal"
