@@ -343,8 +343,6 @@ def evaluate_cached(config: Path, run_cv: bool, folds: int, force: bool) -> Scor
         scores.cv_intent_accuracy, scores.cv_intent_macro_f1 = cross_validate(config, out, folds)
         scores.cv_faq_accuracy = cv_faq_accuracy(out)
         store_scores(config, key, scores)
-    elif run_cv and scores.cv_faq_accuracy is None:  # scores cached before this column existed
-        scores.cv_faq_accuracy = cv_faq_accuracy(ROOT / "results" / "eval" / config.stem / "cv")
     return scores
 
 

@@ -222,18 +222,24 @@ class _LinearComponent(GraphComponent):
                 (directory / "extra.json").write_text(json.dumps(extra), encoding="utf-8")
 
     @classmethod
-    def _load_parts(
-        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource
-    ) -> tuple[LinearTextModel, dict[str, Any]]:
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> _LinearComponent:
+        """Load a trained component; what `_persist` stored as extra goes to `__init__`."""
         try:
             with model_storage.read_from(resource) as directory:
                 model = LinearTextModel.load(config, directory)
                 extra_path = directory / "extra.json"
                 extra = json.loads(extra_path.read_text("utf-8")) if extra_path.exists() else {}
-                return model, extra
         except ValueError:
             logger.debug("No stored model for %s; it will predict nothing.", cls.__name__)
-            return LinearTextModel(config), {}
+            model, extra = LinearTextModel(config), {}
+        return cls(config, model_storage, resource, model, **extra)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -273,19 +279,6 @@ class LinearIntentClassifier(_LinearComponent, IntentClassifier):
             message.set(INTENT, entries[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, entries, add_to_output=True)
         return messages
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LinearIntentClassifier:
-        """Load a trained classifier."""
-        model, _ = cls._load_parts(config, model_storage, resource)
-        return cls(config, model_storage, resource, model)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -364,23 +357,3 @@ class LinearResponseSelector(_LinearComponent):
             properties[self.selector_key] = prediction
             message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
         return messages
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LinearResponseSelector:
-        """Load a trained selector with its responses."""
-        model, extra = cls._load_parts(config, model_storage, resource)
-        return cls(
-            config,
-            model_storage,
-            resource,
-            model,
-            extra.get("responses"),
-            extra.get("retrieval_intents"),
-        )
