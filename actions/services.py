@@ -6,51 +6,151 @@ when the first action needs them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
-from bot.evidence import EvidenceFile
-from bot.privacy import PSEUDONYM_PREFIX, sender_key
+from bot.evidence import EvidenceFile, sweep_orphaned_evidence
+from bot.privacy import is_sender_key, sender_key, verify_attestation
+from bot.rate_limit import TokenBucket, per_hour
 from bot.settings import get_settings
 from bot.store import ReportStore
 
 logger = logging.getLogger(__name__)
 
+#: Seconds one extractor (links, category, region, date) may take on one message.
+EXTRACTOR_BUDGET_SECONDS = 2.0
+T = TypeVar("T")
+
 _lock = threading.Lock()
 _stores: dict[str, ReportStore] = {}
+_link_budgets: dict[int, TokenBucket] = {}
+
+
+#: How often the action server deletes orphaned evidence files (seconds).
+SWEEP_INTERVAL_SECONDS = 3600.0
 
 
 def get_store() -> ReportStore:
-    """The report store for the configured database (one per database URL)."""
+    """The report store for the configured database (one per database URL).
+
+    The first use also starts this process's orphaned-evidence sweep.
+    """
     url = get_settings().database_url
     with _lock:
         store = _stores.get(url)
         if store is None:
             store = ReportStore(url)
             _stores[url] = store
+            _start_sweeper(store)
         return store
 
 
+def sweep_orphans(store: ReportStore) -> int:
+    """Delete evidence files that no report refers to and are older than the limit."""
+    hours = get_settings().orphan_evidence_hours
+    return sweep_orphaned_evidence(store.evidence_in_use(), hours * 3600.0)
+
+
+def _start_sweeper(store: ReportStore) -> None:
+    def loop() -> None:
+        delay = 60.0  # the first sweep soon after start, then hourly
+        while not _stop_sweeping.wait(delay):
+            delay = SWEEP_INTERVAL_SECONDS
+            try:
+                sweep_orphans(store)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logger.exception("Orphaned evidence sweep failed")
+
+    threading.Thread(target=loop, name="evidence-sweep", daemon=True).start()
+
+
+_stop_sweeping = threading.Event()
+
+
+#: Connectors that verify who sends (signature, secret token, own session) and
+#: attest it (`bot.privacy.attest_sender`). Anything else is keyed as REST.
+VERIFIED_CHANNELS = frozenset({"whatsapp", "telegram", "webchat"})
+UNVERIFIED_CHANNEL = "rest"
+
+
+def _raw_latest_metadata(tracker: Tracker) -> dict[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            return metadata if isinstance(metadata, dict) else {}
+    return {}
+
+
+def is_verified(tracker: Tracker) -> bool:
+    """True when the latest message came through a connector that verified its sender.
+
+    The input channel and the metadata of a message can be claimed by anyone who
+    reaches Rasa (a REST body, Rasa's HTTP API); the attestation cannot be made
+    without the pseudonym key, which only the connectors and this server hold.
+    """
+    channel = tracker.get_latest_input_channel()
+    sender = tracker.sender_id
+    return (channel in VERIFIED_CHANNELS and is_sender_key(sender)
+            and verify_attestation(channel, sender,
+                                   _raw_latest_metadata(tracker).get("attestation")))
+
+
+def link_check_allowed(key: str) -> bool:
+    """Spend one of the reporter's hourly link checks (LINK_CHECK_BUDGET_PER_HOUR);
+    False when they are used up: the link is then kept without being fetched."""
+    allowance = get_settings().link_check_budget_per_hour
+    with _lock:
+        budget = _link_budgets.get(allowance)
+        if budget is None:
+            budget = _link_budgets[allowance] = per_hour(allowance)
+    return budget.take(key)
+
+
 def channel_of(tracker: Tracker) -> str:
-    """The input channel of the latest user message ("rest" when unknown)."""
-    return tracker.get_latest_input_channel() or "rest"
+    """The verified input channel of the latest user message, else "rest"."""
+    return tracker.get_latest_input_channel() if is_verified(tracker) else UNVERIFIED_CHANNEL
 
 
 def reporter_key(tracker: Tracker) -> str:
-    """The pseudonymous key of the person behind this conversation."""
-    sender = tracker.sender_id
-    # Channels that protect phone numbers already hand over a pseudonymous key.
-    if sender.startswith(PSEUDONYM_PREFIX):
-        return sender
-    return sender_key(channel_of(tracker), sender)
+    """The pseudonymous key of the person behind this conversation.
+
+    A verified connector's sender id is already that key. Anything else is keyed
+    as a REST sender, whatever channel it claims: `sender_key("rest", id)` can
+    never equal a WhatsApp or Telegram reporter's key.
+    """
+    if is_verified(tracker):
+        return tracker.sender_id
+    return sender_key(UNVERIFIED_CHANNEL, tracker.sender_id)
 
 
 def latest_text(tracker: Tracker) -> str:
-    """The text of the latest user message (empty when there is none)."""
-    return (tracker.latest_message or {}).get("text") or ""
+    """The text of the latest user message (empty when there is none), at most
+    MAX_MESSAGE_CHARS long: the connectors refuse longer ones, and nothing here
+    relies on them to."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return text[: get_settings().max_message_chars]
+
+
+async def extract(func: Callable[..., T], *args: Any, default: T) -> T:
+    """Run a CPU-bound extractor in a worker thread within its time budget.
+
+    The event loop stays free for everyone else's conversation; an extractor
+    over budget counts as having found nothing (and is logged). Extractors are
+    written to be linear in the message length, which the connectors cap, so
+    this is a second line of defence.
+    """
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(func, *args),
+                                      EXTRACTOR_BUDGET_SECONDS)
+    except asyncio.TimeoutError:
+        logger.warning("Extractor %s went over its %.1f s budget; nothing taken from the "
+                       "message", getattr(func, "__name__", "?"), EXTRACTOR_BUDGET_SECONDS)
+        return default
 
 
 def latest_intent(tracker: Tracker) -> tuple[str, float]:
@@ -60,33 +160,33 @@ def latest_intent(tracker: Tracker) -> tuple[str, float]:
 
 
 def latest_metadata(tracker: Tracker) -> dict[str, Any]:
-    """The channel metadata of the latest user message (see channels/common.py)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            metadata = event.get("metadata")
-            return metadata if isinstance(metadata, dict) else {}
-    return {}
+    """The channel metadata of the latest user message (see channels/common.py),
+    or {} when that message did not come through a verified connector."""
+    return _raw_latest_metadata(tracker) if is_verified(tracker) else {}
 
 
 def latest_contact_token(tracker: Tracker) -> str | None:
-    """The newest encrypted contact a channel sent in this conversation, if any."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            metadata = event.get("metadata")
-            token = metadata.get("contact_token") if isinstance(metadata, dict) else None
-            if isinstance(token, str) and token:
-                return token
-    return None
+    """The encrypted contact a verified connector sent with the latest message.
+
+    Connectors send it with every message and the tracker store never keeps it
+    (`bot.tracker_stores`), so only the message being handled has it.
+    """
+    token = latest_metadata(tracker).get("contact_token")
+    return token if isinstance(token, str) and token else None
 
 
-def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
-                   limit: int = 10) -> tuple[list[dict[str, Any]], int]:
-    """Add the files of the latest message to `known` (no duplicates); return (all, added)."""
+async def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
+                         limit: int = 10) -> tuple[list[dict[str, Any]], int]:
+    """Add the files of the latest message to `known` (no duplicates); return (all, added).
+
+    Only a verified connector's files count, and each must be on disk as described
+    (`EvidenceFile.from_metadata(verify=True)`, hashed in a thread).
+    """
     merged = list(known or [])
     seen = {item.get("sha256") for item in merged if isinstance(item, dict)}
     added = 0
     for raw in latest_metadata(tracker).get("evidence") or []:
-        item = EvidenceFile.from_metadata(raw)
+        item = await asyncio.to_thread(EvidenceFile.from_metadata, raw, True)
         if item is None:
             logger.warning("Ignoring malformed evidence metadata")
             continue

@@ -12,8 +12,16 @@ Fernet (AES-128-CBC + HMAC). Keys come from the environment through
   separated by commas to rotate keys: the first encrypts, all of them decrypt.
 
 When a key is not set (development checkouts, tests), one is generated once into
-`var/dev-secrets/` (mode 0600, never in the repository) and a single WARNING line
-is logged per process. Never log raw identifiers; use `sender_key` or `redact`.
+`var-secrets/` next to the data folder `var/` (`DEV_SECRETS_DIR`; mode 0600,
+never in the repository, never in a backup of var/) and a single WARNING line is
+logged per process. In production (`LAPOR_ENV=production`) a missing key is an
+error, never a generated one. Never log raw identifiers or pseudonyms.
+
+Connectors that verified who sent a message attest it (`attest_sender`): an HMAC
+of the channel and the pseudonymous sender, carried in the message metadata.
+The action server trusts a ready pseudonym only with a valid attestation, so a
+request that merely claims to come from WhatsApp (REST body, Rasa's HTTP API)
+is keyed as what it is.
 """
 
 from __future__ import annotations
@@ -38,17 +46,39 @@ logger = logging.getLogger(__name__)
 
 PSEUDONYM_PREFIX = "psn_"
 PSEUDONYM_LENGTH = 24  # base32 characters after the prefix (120 bits of the HMAC)
-DEV_SECRETS_DIRNAME = "dev-secrets"
+LEGACY_DEV_SECRETS_DIRNAME = "dev-secrets"  # under var/ before the keys moved out
 PSEUDONYM_KEY_FILE = "pseudonym.key"
 CONTACT_KEY_FILE = "contact_encryption.key"
 _HMAC_CONTEXT = b"lapor-bawaslu/sender-key/v1"
+_ATTEST_CONTEXT = b"lapor-bawaslu/attested-sender/v1"
+#: The slot the erasure action sets; the tracker store then deletes the
+#: conversation (bot/tracker_stores.py).
+ERASURE_SLOT = "erasure_requested"
+
+
+class MissingSecretError(RuntimeError):
+    """A secret that production requires is not configured."""
 
 _lock = threading.Lock()
 
 
-def dev_secrets_dir(var_dir: Path | None = None) -> Path:
-    """The folder of generated development keys (under var/, ignored by git)."""
-    return (var_dir if var_dir is not None else get_settings().var_dir) / DEV_SECRETS_DIRNAME
+def dev_secrets_dir() -> Path:
+    """The folder of generated development keys (outside var/, ignored by git)."""
+    return get_settings().dev_secrets_dir
+
+
+def _adopt_legacy_secrets(directory: Path, var_dir: Path) -> None:
+    """Move keys generated under var/dev-secrets/ by older versions out of var/."""
+    legacy = var_dir / LEGACY_DEV_SECRETS_DIRNAME
+    if not legacy.is_dir() or directory.exists():
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(legacy, directory)
+        os.chmod(directory, 0o700)
+        logger.warning("Moved the development keys from %s to %s", legacy, directory)
+    except OSError as exc:
+        logger.warning("Could not move the development keys out of %s: %s", legacy, exc)
 
 
 def _write_new_secret(directory: Path, path: Path, make: Callable[[], str]) -> bool:
@@ -72,10 +102,14 @@ def _write_new_secret(directory: Path, path: Path, make: Callable[[], str]) -> b
 
 
 def _dev_secret(var_dir: Path, filename: str, env_name: str, make: Callable[[], str]) -> str:
-    """Read or create a development secret under var/dev-secrets/ (mode 0600)."""
-    directory = dev_secrets_dir(var_dir)
+    """Read or create a development secret in the development keys folder (mode 0600)."""
+    settings = get_settings()
+    if settings.production:
+        raise MissingSecretError(f"{env_name} must be set when LAPOR_ENV=production")
+    directory = settings.dev_secrets_dir
     path = directory / filename
     with _lock:
+        _adopt_legacy_secrets(directory, var_dir)
         created = False if path.exists() else _write_new_secret(directory, path, make)
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
@@ -91,7 +125,8 @@ def _dev_secret(var_dir: Path, filename: str, env_name: str, make: Callable[[], 
 
 
 @lru_cache(maxsize=8)
-def _pseudonym_key(var_dir: Path, configured: str | None) -> bytes:
+def _pseudonym_key(var_dir: Path, configured: str | None, secrets_dir: Path | None = None
+                   ) -> bytes:
     if configured:
         return configured.encode("utf-8")
     secret = _dev_secret(var_dir, PSEUDONYM_KEY_FILE, "PSEUDONYM_KEY",
@@ -100,7 +135,8 @@ def _pseudonym_key(var_dir: Path, configured: str | None) -> bytes:
 
 
 @lru_cache(maxsize=8)
-def _fernet(var_dir: Path, configured: str | None) -> MultiFernet:
+def _fernet(var_dir: Path, configured: str | None, secrets_dir: Path | None = None
+            ) -> MultiFernet:
     if configured:
         keys = [key.strip() for key in configured.split(",") if key.strip()]
     else:
@@ -118,7 +154,12 @@ def _fernet(var_dir: Path, configured: str | None) -> MultiFernet:
 
 def _contact_cipher() -> MultiFernet:
     settings = get_settings()
-    return _fernet(settings.var_dir, settings.contact_encryption_key)
+    return _fernet(settings.var_dir, settings.contact_encryption_key, settings.dev_secrets_dir)
+
+
+def _hmac_key() -> bytes:
+    settings = get_settings()
+    return _pseudonym_key(settings.var_dir, settings.pseudonym_key, settings.dev_secrets_dir)
 
 
 def sender_key(channel: str, sender_id: str | int) -> str:
@@ -132,13 +173,27 @@ def sender_key(channel: str, sender_id: str | int) -> str:
     sender = str(sender_id).strip() if sender_id is not None else ""
     if not channel_name or not sender:
         raise ValueError("sender_key needs a channel and a sender id")
-    settings = get_settings()
-    key = _pseudonym_key(settings.var_dir, settings.pseudonym_key)
+    key = _hmac_key()
     message = b"\x00".join(
         (_HMAC_CONTEXT, channel_name.encode("utf-8"), sender.encode("utf-8"))
     )
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return PSEUDONYM_PREFIX + base64.b32encode(digest[:15]).decode("ascii").lower()
+
+
+def attest_sender(channel: str, sender: str) -> str:
+    """The attestation a connector adds for a sender it verified (hex HMAC-SHA256)."""
+    if not channel or not sender:
+        raise ValueError("attest_sender needs a channel and a sender")
+    message = b"\x00".join((_ATTEST_CONTEXT, channel.encode("utf-8"), sender.encode("utf-8")))
+    return hmac.new(_hmac_key(), message, hashlib.sha256).hexdigest()
+
+
+def verify_attestation(channel: str | None, sender: str | None, attestation: object) -> bool:
+    """True when `attestation` was made by `attest_sender(channel, sender)`."""
+    if not channel or not sender or not isinstance(attestation, str) or len(attestation) != 64:
+        return False
+    return hmac.compare_digest(attest_sender(channel, sender), attestation)
 
 
 def is_sender_key(value: str | None) -> bool:

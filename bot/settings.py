@@ -38,6 +38,17 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"Environment variable {name} must be a number, got {raw!r}") from exc
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"Environment variable {name} must be true or false, got {raw!r}")
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name) or ""
     return tuple(item.strip() for item in raw.split(",") if item.strip())
@@ -64,6 +75,29 @@ class Settings:
     link_check_allowed_networks: tuple[str, ...]
     action_port: int
     rasa_port: int
+    # "production" turns on the start-up checks of bot.preflight and turns REST off.
+    environment: str
+    # Generated development keys live here, outside the data folder: `var-secrets/`
+    # next to `var/` unless DEV_SECRETS_DIR says otherwise.
+    dev_secrets_dir: Path
+    # REST channel: on in development, off in production unless REST_ENABLED=1.
+    rest_enabled: bool
+    # Longest message text handed to the assistant (WhatsApp's own limit).
+    max_message_chars: int
+    # Per-sender message rate: a burst of `rate_burst`, then `rate_per_minute`.
+    rate_burst: int
+    rate_per_minute: float
+    # Per-sender link checks per hour; beyond it links are kept unchecked.
+    link_check_budget_per_hour: int
+    # Web widget uploads per session per hour.
+    upload_quota_per_hour: int
+    # Evidence files no report refers to are deleted after this many hours.
+    orphan_evidence_hours: float
+
+    @property
+    def production(self) -> bool:
+        """True when LAPOR_ENV=production."""
+        return self.environment == "production"
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +105,7 @@ def get_settings() -> Settings:
     """Return the settings built from the current environment (cached)."""
     var_dir = Path(os.environ.get("VAR_DIR", str(PROJECT_ROOT / "var")))
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'reports.db'}"
+    environment = (os.environ.get("LAPOR_ENV") or "development").strip().lower()
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -84,4 +119,14 @@ def get_settings() -> Settings:
         link_check_allowed_networks=_env_list("LINK_CHECK_ALLOWED_NETWORKS"),
         action_port=_env_int("ACTION_PORT", 5055),
         rasa_port=_env_int("RASA_PORT", 5005),
+        environment=environment,
+        dev_secrets_dir=Path(os.environ.get("DEV_SECRETS_DIR")
+                             or str(var_dir.with_name(var_dir.name + "-secrets"))),
+        rest_enabled=_env_bool("REST_ENABLED", environment != "production"),
+        max_message_chars=_env_int("MAX_MESSAGE_CHARS", 4096),
+        rate_burst=_env_int("RATE_LIMIT_BURST", 12),
+        rate_per_minute=_env_float("RATE_LIMIT_PER_MINUTE", 30.0),
+        link_check_budget_per_hour=_env_int("LINK_CHECK_BUDGET_PER_HOUR", 30),
+        upload_quota_per_hour=_env_int("UPLOAD_QUOTA_PER_HOUR", 20),
+        orphan_evidence_hours=_env_float("ORPHAN_EVIDENCE_HOURS", 24.0),
     )

@@ -4,9 +4,14 @@ The contract between connectors and the action server:
 
 - The sender id Rasa sees is `bot.privacy.sender_key(channel, raw_id)`, never
   a phone number or a Telegram id. The raw id stays inside the connector.
+- `metadata["attestation"]`: `attest_sender(channel, sender)`, proof that this
+  connector verified the sender (signature, secret token, its own session). The
+  action server trusts the pseudonym and the rest of the metadata only with it.
 - `metadata["contact_token"]` carries the raw id encrypted (`encrypt_contact`),
   so the action server can store it, encrypted, once the citizen consents, to
-  tell them later about their report. No clear contact is ever in a tracker.
+  tell them later about their report. No clear contact is ever in a tracker, and
+  the tracker store drops the token before it stores an event
+  (`bot.tracker_stores`), so it exists only while the message is handled.
 - `metadata["evidence"]`: a list of `EvidenceFile.to_metadata()` dicts for
   files saved with `bot.evidence.save_evidence`.
 - `metadata["location"]`: {"latitude": float, "longitude": float} for a shared
@@ -25,7 +30,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.evidence import EvidenceFile
-from bot.privacy import encrypt_contact, sender_key
+from bot.privacy import attest_sender, encrypt_contact, sender_key
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +53,15 @@ def env_values(names: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     return values, missing
 
 
-def log_skipped(channel: str, missing: list[str]) -> None:
-    """The one log line for a channel left off because its configuration is missing."""
+def log_skipped(channel: str, missing: list[str], required: int | None = None) -> None:
+    """The one log line for a channel left off because its configuration is missing.
+
+    In production a half-configured channel (some of its `required` variables
+    set, not all) stops the server instead (see channels/preflight.py).
+    """
+    if required is not None and 0 < len(missing) < required and get_settings().production:
+        raise RuntimeError(f"Channel {channel} is half-configured: set {', '.join(missing)} "
+                           "or none of its variables (LAPOR_ENV=production)")
     logger.info("Channel %s is not enabled: set %s to enable it.", channel, ", ".join(missing))
 
 
@@ -58,13 +71,20 @@ def pseudonymous_sender(channel: str, raw_id: str | int) -> str:
 
 
 def message_metadata(
+    channel: str,
+    sender: str,
     raw_contact: str | int | None = None,
     evidence: Iterable[EvidenceFile] = (),
     location: tuple[float, float] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Build `UserMessage.metadata` following the contract above."""
+    """Build `UserMessage.metadata` following the contract above.
+
+    `channel` is the input channel name (`InputChannel.name()`) and `sender` the
+    pseudonymous sender id given to Rasa: together they are attested.
+    """
     metadata: dict[str, Any] = dict(extra)
+    metadata["attestation"] = attest_sender(channel, sender)
     if raw_contact is not None and str(raw_contact).strip():
         metadata["contact_token"] = encrypt_contact(str(raw_contact))
     files = [item.to_metadata() for item in evidence]

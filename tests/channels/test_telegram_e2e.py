@@ -27,7 +27,7 @@ USER_ID = 623456789
 def test_start_via_webhook_gets_greeting_with_inline_keyboard(trained_model: Path,
                                                               tmp_path: Path) -> None:
     credentials = tmp_path / "credentials.yml"
-    credentials.write_text("rest:\nchannels.telegram.TelegramInput:\n")
+    credentials.write_text("channels.rest.RestInput:\nchannels.telegram.TelegramInput:\n")
     fake = FakeTelegramApi(TOKEN)
     with fake.run_in_thread():
         env = {

@@ -112,7 +112,7 @@ def webchat(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
     """The real assistant (REST + webchat channels), shared by this module's tests."""
     work = tmp_path_factory.mktemp("webchat")
     credentials = work / "credentials.yml"
-    credentials.write_text("rest:\nchannels.webchat.WebChatInput:\n")
+    credentials.write_text("channels.rest.RestInput:\nchannels.webchat.WebChatInput:\n")
     with fake_web() as link_check_env:
         env = {
             "VAR_DIR": str(work / "var"),

@@ -37,7 +37,7 @@ def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory,
     """The real action server and Rasa server with the REST and WhatsApp channels."""
     work = tmp_path_factory.mktemp("whatsapp-assistant")
     credentials = work / "credentials.yml"
-    credentials.write_text("rest:\nchannels.whatsapp.WhatsAppInput:\n")
+    credentials.write_text("channels.rest.RestInput:\nchannels.whatsapp.WhatsAppInput:\n")
     env = {
         "VAR_DIR": str(work / "var"),
         "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",

@@ -21,7 +21,7 @@ from actions.report import ActionSubmitReport, ValidateReportForm
 from actions.services import get_store, reporter_key
 from bot.dates import today_wib
 from bot.evidence import EvidenceFile, EvidenceRejected, save_evidence, sniff_mime_type
-from bot.privacy import decrypt_contact, encrypt_contact
+from bot.privacy import attest_sender, decrypt_contact, encrypt_contact, sender_key
 from bot.settings import PROJECT_ROOT, get_settings
 from bot.store.models import Evidence, Reporter
 
@@ -42,8 +42,13 @@ def domain() -> dict[str, Any]:
 
 
 def tracker(text: str, intent: str, metadata: dict[str, Any] | None = None,
-            slots: dict[str, Any] | None = None, sender: str = "bukti-1",
-            active_loop: str | None = "report_form") -> Tracker:
+            slots: dict[str, Any] | None = None, sender: str | None = None,
+            active_loop: str | None = "report_form", attested: bool = True) -> Tracker:
+    """A tracker whose latest message came through the WhatsApp connector (attested)."""
+    sender = sender or sender_key("whatsapp", "6281200000001")
+    metadata = dict(metadata or {})
+    if attested:
+        metadata["attestation"] = attest_sender("whatsapp", sender)
     all_slots = {name: None for name in report_actions.REPORT_SLOTS}
     all_slots.update({"consent_given": None, "requested_slot": None})
     all_slots.update(slots or {})
@@ -52,7 +57,7 @@ def tracker(text: str, intent: str, metadata: dict[str, Any] | None = None,
         latest_message={"text": text, "intent": {"name": intent, "confidence": 0.99},
                         "entities": []},
         events=[{"event": "user", "text": text, "input_channel": "whatsapp",
-                 "metadata": metadata or {}}],
+                 "metadata": metadata}],
         paused=False, followup_action=None,
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
@@ -173,7 +178,7 @@ async def test_evidence_is_filed_with_the_report_and_contact_stored_on_consent(
 ) -> None:
     token = encrypt_contact("6281234567890")
     consent = tracker("/affirm", "affirm", {"contact_token": token},
-                      slots={"requested_slot": "consent_given"}, sender="psn_" + "a" * 24)
+                      slots={"requested_slot": "consent_given"}, sender=sender_key("whatsapp", "6281200000002"))
     events = await ValidateReportForm().run(CollectingDispatcher(), consent, domain)
     assert {"event": "slot", "timestamp": None, "name": "consent_given",
             "value": True} in events
@@ -208,9 +213,9 @@ async def test_evidence_is_filed_with_the_report_and_contact_stored_on_consent(
 
 async def test_a_forged_contact_token_is_not_stored(domain: dict[str, Any]) -> None:
     consent = tracker("/affirm", "affirm", {"contact_token": "not-a-fernet-token"},
-                      slots={"requested_slot": "consent_given"}, sender="psn_" + "b" * 24)
+                      slots={"requested_slot": "consent_given"})
     await ValidateReportForm().run(CollectingDispatcher(), consent, domain)
     with get_store().engine.connect() as connection:
         stored = connection.scalar(select(Reporter.contact_encrypted)
-                                   .where(Reporter.sender_key == "psn_" + "b" * 24))
+                                   .where(Reporter.sender_key == consent.sender_id))
     assert stored is None

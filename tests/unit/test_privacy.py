@@ -103,7 +103,10 @@ def test_development_keys_are_generated_once_privately_with_one_warning(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.privacy")
     folder = dev_secrets_dir()
-    assert folder == get_settings().var_dir / "dev-secrets"
+    # Next to the data folder, never inside it (a copy of var/ holds no key).
+    var_dir = get_settings().var_dir
+    assert folder == var_dir.parent / "var-secrets"
+    assert var_dir not in folder.parents
     key = sender_key("whatsapp", PHONE)
     for _ in range(5):
         assert sender_key("whatsapp", PHONE) == key
