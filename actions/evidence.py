@@ -26,7 +26,7 @@ class ActionReceiveEvidence(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         known = tracker.get_slot("evidence") or []
-        merged, added = merge_evidence(known, tracker, MAX_EVIDENCE_FILES)
+        merged, added = await merge_evidence(known, tracker, MAX_EVIDENCE_FILES)
         in_form = (tracker.active_loop or {}).get("name") == "report_form"
         if added == 0:
             if len(known) >= MAX_EVIDENCE_FILES:

@@ -15,6 +15,8 @@ import hashlib
 import logging
 import os
 import secrets
+import stat
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,8 +61,16 @@ class EvidenceFile:
         return asdict(self)
 
     @classmethod
-    def from_metadata(cls, value: Any) -> EvidenceFile | None:
-        """Parse one metadata entry; None when it is not a well-formed description."""
+    def from_metadata(cls, value: Any, verify: bool = False,
+                      var_dir: Path | None = None) -> EvidenceFile | None:
+        """Parse one metadata entry; None when it is not a well-formed description.
+
+        Well-formed means content-addressed: `storage_path` is exactly
+        `evidence/<sha256[:2]>/<sha256><extension of mime_type>`. With `verify`,
+        the file must also exist under the evidence folder, be a regular file
+        (no symlink), have `size_bytes` bytes and hash to `sha256` (reads the
+        file: call it off the event loop).
+        """
         if not isinstance(value, dict):
             return None
         try:
@@ -75,9 +85,36 @@ class EvidenceFile:
             return None
         if not all(c in "0123456789abcdef" for c in item.sha256):
             return None
-        if item.storage_path.startswith("/") or ".." in Path(item.storage_path).parts:
+        kind, extension = ALLOWED_TYPES[item.mime_type]
+        if item.kind != kind or item.storage_path != content_path(item.sha256, extension):
+            return None
+        if verify and not item.verify(var_dir):
             return None
         return item
+
+    def verify(self, var_dir: Path | None = None) -> bool:
+        """True when the stored file is really there and really this file."""
+        root = (var_dir if var_dir is not None else get_settings().var_dir)
+        path = root / self.storage_path
+        try:
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size != self.size_bytes:
+                return False
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1024 * 1024), b""):
+                    digest.update(block)
+        except OSError:
+            return False
+        if digest.hexdigest() != self.sha256:
+            logger.warning("An evidence file does not match its hash")
+            return False
+        return True
+
+
+def content_path(sha256: str, extension: str) -> str:
+    """Where a file with this hash is stored, relative to var/."""
+    return str(Path(EVIDENCE_DIRNAME) / sha256[:2] / f"{sha256}{extension}")
 
 
 def too_large(limit: int | None = None) -> EvidenceRejected:
@@ -136,9 +173,12 @@ def save_evidence(data: bytes, claimed_mime_type: str | None = None,
     kind, extension = ALLOWED_TYPES[mime]
     digest = hashlib.sha256(data).hexdigest()
     root = var_dir if var_dir is not None else get_settings().var_dir
-    relative = Path(EVIDENCE_DIRNAME) / digest[:2] / f"{digest}{extension}"
+    relative = Path(content_path(digest, extension))
     target = root / relative
-    if not target.exists():
+    if target.exists():
+        # Seen again: keep it as fresh as its newest use (the orphan sweep goes by age).
+        os.utime(target)
+    else:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = target.parent / f".{digest}.{secrets.token_hex(4)}.tmp"
         with open(temporary, "wb") as handle:
@@ -150,3 +190,54 @@ def save_evidence(data: bytes, claimed_mime_type: str | None = None,
     logger.info("Evidence stored (%s, %d bytes)", mime, len(data))
     return EvidenceFile(kind=kind, mime_type=mime, size_bytes=len(data), sha256=digest,
                         storage_path=str(relative))
+
+
+def _stored_files(var_dir: Path | None = None) -> list[Path]:
+    root = (var_dir if var_dir is not None else get_settings().var_dir) / EVIDENCE_DIRNAME
+    if not root.is_dir():
+        return []
+    return [path for path in root.glob("??/*") if path.is_file() and not path.is_symlink()]
+
+
+def _sha256_of(path: Path) -> str:
+    return path.name.split(".", 1)[0]
+
+
+def delete_evidence(items: list[EvidenceFile], in_use: set[str],
+                    var_dir: Path | None = None) -> int:
+    """Delete the stored files of `items` whose hash is not in `in_use`; return how many."""
+    root = var_dir if var_dir is not None else get_settings().var_dir
+    deleted = 0
+    for item in items:
+        if item.sha256 in in_use:
+            continue
+        try:
+            (root / item.storage_path).unlink()
+            deleted += 1
+        except FileNotFoundError:
+            continue
+    return deleted
+
+
+def sweep_orphaned_evidence(in_use: set[str], older_than_seconds: float,
+                            var_dir: Path | None = None, now: float | None = None) -> int:
+    """Delete evidence files no report refers to and nobody sent for `older_than_seconds`.
+
+    Files sent in a conversation that never became a report (an abandoned
+    report, a web upload nobody followed up) would otherwise stay forever.
+    Saving a file again refreshes its age, so a file in an ongoing conversation
+    is not swept. Returns how many files were deleted.
+    """
+    moment = now if now is not None else time.time()
+    deleted = 0
+    for path in _stored_files(var_dir):
+        try:
+            if _sha256_of(path) in in_use or moment - path.stat().st_mtime < older_than_seconds:
+                continue
+            path.unlink()
+            deleted += 1
+        except FileNotFoundError:
+            continue
+    if deleted:
+        logger.info("Deleted %d orphaned evidence file(s)", deleted)
+    return deleted
