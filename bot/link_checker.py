@@ -10,19 +10,20 @@ An unreachable or deleted page is a result, not an error: reports still go in.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import ipaddress
 import logging
-import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
+from selectolax.lexbor import LexborHTMLParser
 
 from bot.settings import get_settings
 from bot.urls import (
@@ -39,10 +40,11 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "LaporKontenPemilu-LinkChecker/1.0 (+https://bawaslu.go.id)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_CONCURRENCY = 5
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_OG_TITLE = re.compile(
-    r"<meta[^>]+property=[\"']og:title[\"'][^>]+content=[\"']([^\"']*)[\"']", re.IGNORECASE
-)
+#: How much of a page is parsed for its title (after decompression).
+TITLE_PARSE_BYTES = 64 * 1024
+#: Content encodings the checker accepts and decodes itself, within the byte cap.
+_ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
+               "deflate": zlib.MAX_WBITS}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -58,7 +60,9 @@ class LinkCheckResult:
     original: str
     canonical: str
     platform: str
-    status: str  # ok, not_found, unreachable, timeout, blocked, invalid, too_many_redirects
+    # ok, not_found, unreachable, timeout, blocked, invalid, too_many_redirects, or
+    # unchecked (kept without fetching: the sender's link-check budget was used up)
+    status: str
     final_url: str | None = None
     http_status: int | None = None
     redirects: list[str] = field(default_factory=list)
@@ -71,6 +75,17 @@ class LinkCheckResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (stored in the conversation and the report)."""
         return asdict(self)
+
+    @classmethod
+    def unchecked(cls, url: str, status: str = "unchecked") -> LinkCheckResult:
+        """A result for a valid link that was not (or could not be) fetched."""
+        try:
+            canonical = canonicalize(url)
+        except UrlError:
+            canonical = url
+        result = cls(url, canonical, detect_platform(url), status)
+        result.note = _note_for(result)
+        return result
 
 
 def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
@@ -158,10 +173,13 @@ class LinkChecker:
     async def __aenter__(self) -> LinkChecker:
         connector = aiohttp.TCPConnector(resolver=self._resolver, limit=MAX_CONCURRENCY,
                                          use_dns_cache=False, force_close=True)
+        # Bodies are decompressed here, never by aiohttp: it would inflate a whole
+        # chunk at once, and a gzip bomb would fill memory past the byte cap.
         self._session = aiohttp.ClientSession(
             connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
-            headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.5"},
-            auto_decompress=True,
+            headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.5",
+                     "Accept-Encoding": "gzip, deflate"},
+            auto_decompress=False,
         )
         return self
 
@@ -171,12 +189,20 @@ class LinkChecker:
             self._session = None
 
     async def check_many(self, urls: Iterable[str]) -> list[LinkCheckResult]:
-        """Check several links concurrently (bounded), in the given order."""
+        """Check several links concurrently (bounded), in the given order.
+
+        One link failing in an unexpected way never fails the others: it is
+        reported as unreachable.
+        """
         semaphore = asyncio.Semaphore(MAX_CONCURRENCY)
 
         async def bounded(url: str) -> LinkCheckResult:
             async with semaphore:
-                return await self.check(url)
+                try:
+                    return await self.check(url)
+                except Exception as exc:  # noqa: BLE001 - a result, never an error
+                    logger.warning("Link check failed unexpectedly: %s", type(exc).__name__)
+                    return LinkCheckResult.unchecked(url, "unreachable")
 
         return list(await asyncio.gather(*(bounded(u) for u in urls)))
 
@@ -248,18 +274,59 @@ class LinkChecker:
         content_type = response.headers.get("Content-Type", "")
         if "html" not in content_type.lower():
             return None
-        body = b""
-        async for chunk in response.content.iter_chunked(16 * 1024):
-            body += chunk
-            if len(body) >= self.max_bytes:
-                body = body[: self.max_bytes]
-                break
-        text = body.decode(response.charset or "utf-8", errors="replace")
-        match = _OG_TITLE.search(text) or _TITLE.search(text)
-        if not match:
+        body = await self._read_body(response)
+        if body is None:
             return None
-        title = " ".join(unescape(match.group(1)).split())
-        return title[:300] or None
+        # Parsing is CPU work: off the event loop, on a bounded prefix, with a C
+        # parser that stays linear on hostile markup (the caller's timeout applies).
+        return await asyncio.to_thread(page_title, body, response.charset)
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes | None:
+        """At most `max_bytes` of the body, decompressed here within that cap."""
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        inflater = None
+        if encoding in _ZLIB_WBITS:
+            inflater = zlib.decompressobj(_ZLIB_WBITS[encoding])
+        elif encoding not in ("", "identity"):
+            return None  # an encoding we did not ask for: no title, still a result
+        limit = min(self.max_bytes, TITLE_PARSE_BYTES) if self.max_bytes else TITLE_PARSE_BYTES
+        body = bytearray()
+        received = 0
+        async for chunk in response.content.iter_chunked(16 * 1024):
+            received += len(chunk)
+            if inflater is None:
+                body += chunk
+            else:
+                try:
+                    body += inflater.decompress(inflater.unconsumed_tail + chunk,
+                                                limit - len(body) + 1)
+                except zlib.error:
+                    return None
+            if len(body) >= limit or received >= self.max_bytes:
+                break
+        return bytes(body[:limit])
+
+
+def page_title(body: bytes, charset: str | None = None) -> str | None:
+    """The og:title or <title> of an HTML document (None when it has neither)."""
+    encoding = "utf-8"
+    if charset:
+        try:
+            encoding = codecs.lookup(charset).name
+        except LookupError:
+            logger.info("Unknown page charset; decoding as UTF-8")
+    text = body.decode(encoding, errors="replace")
+    tree = LexborHTMLParser(text)
+    title: str | None = None
+    node = tree.css_first('meta[property="og:title"]')
+    if node is not None:
+        title = node.attributes.get("content")
+    if not title:
+        node = tree.css_first("title")
+        title = node.text() if node is not None else None
+    if not title:
+        return None
+    return " ".join(title.split())[:300] or None
 
 
 def _note_for(result: LinkCheckResult) -> str | None:
@@ -271,5 +338,6 @@ def _note_for(result: LinkCheckResult) -> str | None:
         "too_many_redirects": f"tautan {host} dialihkan terlalu banyak kali.",
         "blocked": "alamat itu bukan situs publik.",
         "invalid": "format tautannya tidak valid.",
+        "unchecked": "tautan ini belum kami periksa otomatis; petugas akan memeriksanya.",
     }
     return notes.get(result.status)

@@ -25,6 +25,11 @@ _URL_RE = re.compile(
     r"(?<![@\w.-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+" + _TLD + r"(?:/\S*)?(?![\w.-]*@))",
     re.IGNORECASE,
 )
+_TOKEN = re.compile(r"\S+")
+_SCHEME_OR_WWW = re.compile(r"https?://|www\.", re.IGNORECASE)
+_DOMAIN_IN_TOKEN = re.compile(
+    r"[\w-]\.(?:com|id|net|org|ly|me|tv|io|co|gl|be|app)(?![\w-])", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w+")
 _TRAILING = ".,;:!?)]}\"'>»”’"
 _LEADING = "([{<\"'«“‘"
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -98,6 +103,39 @@ def extract_urls(text: str) -> list[str]:
         if candidate and candidate not in found:
             found.append(candidate)
     return found
+
+
+def mask_links(text: str) -> str:
+    """`text` with links, bare domains and @handles blanked out (same length).
+
+    Links and handles carry digits and place names that are not the message's
+    dates or regions ("tiktok.com/@info_bandung/video/2024..."). Linear in the
+    length of `text`: it goes token by token (whitespace-separated) with
+    patterns that never backtrack over a token, so a hostile 100 kB message
+    costs milliseconds, not minutes.
+    """
+    if not text:
+        return text or ""
+    pieces: list[str] = []
+    last = 0
+    for token in _TOKEN.finditer(text):
+        start, end = token.span()
+        word = token.group(0)
+        link = _SCHEME_OR_WWW.search(word)
+        if link is not None:
+            cut = link.start()
+            masked = word[:cut] + " " * (len(word) - cut)
+        elif _DOMAIN_IN_TOKEN.search(word):
+            masked = " " * len(word)
+        else:
+            masked = word
+        if "@" in masked:
+            masked = _HANDLE.sub(lambda m: " " * len(m.group(0)), masked)
+        pieces.append(text[last:start])
+        pieces.append(masked)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def parse_host_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -205,6 +243,10 @@ def parse_and_validate(raw: str) -> ParsedUrl:
             host = host.encode("idna").decode("ascii").lower()
         except UnicodeError as exc:
             raise UrlError("bad_host", "alamat situsnya tidak valid.") from exc
+        # IDNA maps look-alike characters to ASCII ("①②⑦.0.0.1" -> "127.0.0.1"):
+        # what it produced is checked again, as an address first.
+        ip = parse_host_ip(host)
+    if ip is None:
         if host in LOCAL_HOST_NAMES or host.endswith(".localhost") or host.endswith(".local"):
             raise UrlError("blocked", "alamat itu bukan situs publik.")
         if not _valid_hostname(host):
