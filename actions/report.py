@@ -22,10 +22,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.evidence import MAX_EVIDENCE_FILES
 from actions.services import (
+    channel_of,
+    extract,
     get_store,
     latest_contact_token,
     latest_intent,
     latest_text,
+    link_check_allowed,
     merge_evidence,
     reporter_key,
 )
@@ -38,8 +41,8 @@ from bot.dates import (
     today_wib,
 )
 from bot.election_facts import template_values
-from bot.link_checker import LinkChecker
-from bot.regions import match_region, resolve_choice
+from bot.link_checker import LinkChecker, LinkCheckResult
+from bot.regions import NO_MATCH, match_region, resolve_choice
 from bot.settings import get_settings
 from bot.store import DailyCapExceeded, NewEvidence, NewReport, NewReportLink
 from bot.urls import UrlError, extract_urls, parse_and_validate
@@ -137,8 +140,8 @@ class ValidateReportForm(FormValidationAction):
         # A screenshot with a caption: the caption fills fields, the file is kept.
         # (A file alone is a control message, answered by action_receive_evidence.)
         if latest_intent(tracker)[0] != "send_evidence":
-            merged, added = merge_evidence(tracker.get_slot("evidence"), tracker,
-                                           MAX_EVIDENCE_FILES)
+            merged, added = await merge_evidence(tracker.get_slot("evidence"), tracker,
+                                                 MAX_EVIDENCE_FILES)
             if added:
                 events.append(SlotSet("evidence", merged))
         return events
@@ -181,7 +184,7 @@ class ValidateReportForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "report_links" and _is_control_message(tracker):
             return {}
-        found = extract_urls(latest_text(tracker))
+        found = await extract(extract_urls, latest_text(tracker), default=[])
         requested = tracker.get_slot("requested_slot") == "report_links"
         if not found:
             if requested and not _is_control_message(tracker):
@@ -222,6 +225,15 @@ class ValidateReportForm(FormValidationAction):
                 )
                 continue
             to_check.append(parsed.url)
+        unchecked = [url for url in to_check if not link_check_allowed(reporter_key(tracker))]
+        if unchecked:
+            # Over the sender's hourly budget: the links are kept, not fetched.
+            for url in unchecked:
+                to_check.remove(url)
+                result = LinkCheckResult.unchecked(url)
+                checks.append(result.to_dict())
+                valid.append(result.original)
+            logger.info("Link-check budget used up: %d link(s) kept unchecked", len(unchecked))
         if to_check:
             settings = get_settings()
             async with LinkChecker(
@@ -257,7 +269,7 @@ class ValidateReportForm(FormValidationAction):
         for value in _entity_values(tracker, "category"):
             if get_category(value):
                 return {"category": get_category(value).value}
-        detected = detect_category(latest_text(tracker))
+        detected = await extract(detect_category, latest_text(tracker), default=None)
         if detected:
             return {"category": detected}
         if tracker.get_slot("requested_slot") == "category":
@@ -281,7 +293,7 @@ class ValidateReportForm(FormValidationAction):
             return {}
         text = latest_text(tracker).strip()
         without_links = text
-        for url in extract_urls(text):
+        for url in await extract(extract_urls, text, default=[]):
             without_links = without_links.replace(url, " ")
         without_links = " ".join(without_links.split())
         requested = tracker.get_slot("requested_slot")
@@ -322,11 +334,11 @@ class ValidateReportForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot") == "region"
         candidates = tracker.get_slot("region_candidates")
         if requested and candidates:
-            chosen = resolve_choice(candidates, text)
+            chosen = await extract(resolve_choice, candidates, text, default=None)
             if chosen is not None:
                 return {"region": chosen["name"], "region_code": chosen["code"],
                         "region_candidates": None}
-        match = match_region(text)
+        match = await extract(match_region, text, default=NO_MATCH)
         # A typo fix or a kecamatan hint is only trusted as an answer to the question.
         if match.kind == "exact" and match.region is not None and (
             requested or not match.needs_confirmation
@@ -361,7 +373,7 @@ class ValidateReportForm(FormValidationAction):
             return {}
         requested = tracker.get_slot("requested_slot") == "known_date"
         today = today_wib()
-        parsed = parse_known_date(latest_text(tracker), today)
+        parsed = await extract(parse_known_date, latest_text(tracker), today, default=None)
         if parsed is None:
             if requested:
                 dispatcher.utter_message(
@@ -593,7 +605,7 @@ class ActionSubmitReport(Action):
         report = NewReport(
             idempotency_key=idempotency_key(tracker, key),
             reporter_key=key,
-            channel=tracker.get_latest_input_channel() or "rest",
+            channel=channel_of(tracker),
             category=tracker.get_slot("category") or "lainnya",
             description=tracker.get_slot("description") or "",
             region_code=tracker.get_slot("region_code"),

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from bot.urls import mask_links
+
 logger = logging.getLogger(__name__)
 
 MONTHS_ID = (
@@ -147,10 +149,6 @@ _TODAY = re.compile(
     re.IGNORECASE,
 )
 _AHEAD = re.compile(rf"{_L}(besok|bsk|lusa){_R}", re.IGNORECASE)
-# Links and @handles often contain digits ("/2024/11/05/") that are not dates.
-_LINKS = re.compile(r"(?:https?://|www\.)\S+|\S+\.(?:com|id|net|org|ly|me|tv|io)/\S*|@\w+",
-                    re.IGNORECASE)
-
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 
 
@@ -360,7 +358,7 @@ def parse_known_date(text: str, today: date) -> DateParse | None:
     """
     if not text:
         return None
-    masked = _LINKS.sub(lambda m: " " * len(m.group(0)), text)
+    masked = mask_links(text)
     best: _Candidate | None = None
     for priority, pattern, reader in _PATTERNS:
         for m in pattern.finditer(masked):

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from bot.settings import RESOURCES_DIR
+from bot.urls import mask_links
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +54,6 @@ _NAME_PREFIX = re.compile(r"^(?:kabupaten|kota)(?:\s+administrasi)?\s+", re.IGNO
 
 _APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-# Links, bare domains with a path and @handles say nothing about the region
-# ("tiktok.com/@info_bandung"), so they are removed before matching.
-_LINKS = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|id|net|org|ly|me|tv|io|co|gl|be|app)(?![\w-])(?:/\S*)?"
-    r"|@\w+",
-    re.IGNORECASE,
-)
 # Spelling variants folded before matching (both in the data and in messages).
 _TOKEN_CANON = {
     "sumatra": "sumatera",
@@ -89,7 +82,7 @@ def _canon_tokens(normalized: str) -> list[str]:
 
 
 def _message_tokens(text: str) -> list[str]:
-    return _canon_tokens(normalize_text(_LINKS.sub(" ", text or "")))
+    return _canon_tokens(normalize_text(mask_links(text or "")))
 
 
 def _compact(tokens: Iterable[str]) -> str:
@@ -667,6 +660,8 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
     return min(previous[-1], limit + 1)
 
 
+_MAX_FUZZY_TOKEN = 32
+
 # Derived words ("sekarangnya", "lakukan") are ordinary words, never typos of a place.
 _AFFIXED_ENDINGS = ("nya", "kan", "lah", "kah", "pun")
 
@@ -676,6 +671,9 @@ def _fuzzy_correct(token: str, index: _Index) -> str | None:
     size = len(token)
     if (
         size < 6
+        # No region word is this long; and the deletion variants of a long token
+        # would cost quadratic time and memory (a hostile 100 kB "word").
+        or size > _MAX_FUZZY_TOKEN
         or not token.isalpha()
         or token in index.vocabulary
         or token in _COMMON_WORDS
