@@ -61,6 +61,7 @@ from channels.common import (
     pseudonymous_sender,
 )
 from channels.dedup import Deduplicator, make_deduplicator
+from channels.inbound import InboundGuard
 from channels.telegram_output import CallbackPayloads, TelegramOutput, call_with_retries
 
 logger = logging.getLogger(__name__)
@@ -169,12 +170,14 @@ class TelegramInput(InputChannel):
         """Read the configuration from the environment; a disabled channel when incomplete."""
         config, missing = TelegramConfig.from_env()
         if config is None:
-            log_skipped(CHANNEL, missing)
+            log_skipped(CHANNEL, missing, 2)
         return cls(config)
 
     def __init__(self, config: TelegramConfig | None,
-                 deduplicator: Deduplicator | None = None) -> None:
+                 deduplicator: Deduplicator | None = None,
+                 guard: InboundGuard | None = None) -> None:
         self.config = config
+        self.guard = guard or InboundGuard()
         self.bot: Bot | None = None
         self.payloads = CallbackPayloads()
         self._dedup = deduplicator
@@ -351,11 +354,21 @@ class TelegramInput(InputChannel):
         if not payload:
             await self._reply(chat_id, EXPIRED_CHOICE)
             return
+        sender = pseudonymous_sender(CHANNEL, query.from_user.id)
+        if not await self._admit(chat_id, sender, None):
+            return
         await on_new_message(UserMessage(
-            payload, self._output(chat_id), pseudonymous_sender(CHANNEL, query.from_user.id),
+            payload, self._output(chat_id), sender,
             input_channel=CHANNEL, message_id=f"tg-{update.update_id}",
-            metadata=message_metadata(raw_contact=chat_id),
+            metadata=message_metadata(CHANNEL, sender, raw_contact=chat_id),
         ))
+
+    async def _admit(self, chat_id: int, sender: str, text: str | None) -> bool:
+        """Length and rate checks (channels.inbound); answers here when refused."""
+        verdict = self.guard.check(sender, text)
+        if not verdict.accept and verdict.reply:
+            await self._reply(chat_id, verdict.reply)
+        return verdict.accept
 
     @staticmethod
     def _button_title(message: Any, data: str) -> str | None:
@@ -375,6 +388,9 @@ class TelegramInput(InputChannel):
         chat_id = message.chat.id
         if message.chat.type != message.chat.PRIVATE:
             await self._group_notice(chat_id)
+            return
+        sender = pseudonymous_sender(CHANNEL, user.id)
+        if not await self._admit(chat_id, sender, message.text):
             return
         evidence: list[EvidenceFile] = []
         location: tuple[float, float] | None = None
@@ -404,12 +420,11 @@ class TelegramInput(InputChannel):
             text = UNSUPPORTED_PAYLOAD
         if not text.strip():
             text = UNSUPPORTED_PAYLOAD
-        sender = pseudonymous_sender(CHANNEL, user.id)
-        logger.debug("Telegram message from %s (chat %s)", sender, redact(chat_id))
+        logger.debug("Telegram message (chat %s)", redact(chat_id))
         await on_new_message(UserMessage(
             text, self._output(chat_id), sender, input_channel=CHANNEL,
             message_id=f"tg-{update.update_id}",
-            metadata=message_metadata(raw_contact=chat_id, evidence=evidence,
+            metadata=message_metadata(CHANNEL, sender, raw_contact=chat_id, evidence=evidence,
                                       location=location),
         ))
 

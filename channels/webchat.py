@@ -21,12 +21,14 @@ session that has at least one connected socket.
 Options (credentials.yml): `user_message_evt`, `bot_message_evt`, `namespace`,
 `session_persistence` (default true), `socketio_path`, `jwt_key`, `jwt_method`,
 `metadata_key`, `cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`).
+Metadata sent by the client is ignored. Messages are capped and rate-limited
+(`channels.inbound`); uploads have an hourly quota per session
+(`UPLOAD_QUOTA_PER_HOUR`), checked before the file is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import uuid
@@ -42,8 +44,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channel_messages import channel_message
 from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence, too_large
+from bot.rate_limit import per_hour
+from bot.settings import get_settings
 from channels.common import EVIDENCE_PAYLOAD, message_metadata, pseudonymous_sender
+from channels.inbound import InboundGuard
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +211,8 @@ class WebChatInput(InputChannel):
         self.static_dir = static_dir
         self.sio: AsyncServer | None = None
         self.sessions = SessionRegistry()
+        self.guard = InboundGuard()
+        self.upload_quota = per_hour(get_settings().upload_quota_per_hour)
 
     def get_output_channel(self) -> OutputChannel | None:
         """The output channel for messages Rasa sends on its own (reminders, triggers)."""
@@ -271,23 +279,20 @@ class WebChatInput(InputChannel):
                 # (stock widgets with persistence send it with every message).
                 session_id = self._choose_session_id(data)
                 await self._bind(sio, sid, session_id)
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
-            if not isinstance(metadata, dict):
-                metadata = {}
-            # Evidence is only ever attached by the upload route, after checking the file.
-            metadata.pop("evidence", None)
+            # The client's own metadata is never trusted: only what this connector
+            # attests (and, for files, what the upload route checked) goes to Rasa.
             text = data.get("message")
+            text = str(text) if isinstance(text, (str, int, float)) else ""
+            sender = self.sender_for(session_id)
+            output = WebChatOutput(sio, self.bot_message_evt)
+            verdict = self.guard.check(sender, text)
+            if not verdict.accept:
+                if verdict.reply:
+                    await output.send_text_message(sender, verdict.reply)
+                return
             await on_new_message(UserMessage(
-                str(text) if text is not None else "",
-                WebChatOutput(sio, self.bot_message_evt),
-                self.sender_for(session_id),
-                input_channel=self.name(),
-                metadata=metadata,
+                text, output, sender, input_channel=self.name(),
+                metadata=message_metadata(self.name(), sender),
             ))
 
         @blueprint.route("/", methods=["GET"])
@@ -363,6 +368,9 @@ class WebChatInput(InputChannel):
             return _json_error(400, MSG_NO_SESSION)
         if not self.sessions.is_connected(str(session_id)):
             return _json_error(403, MSG_NO_SESSION)
+        if not self.upload_quota.take(str(session_id)):
+            logger.info("Web chat upload refused: the session's hourly quota is used up")
+            return _json_error(429, channel_message("upload_quota_reached"))
         item = uploaded.get("file") if uploaded else None
         if item is None or not item.body:
             return _json_error(400, MSG_NO_FILE)
@@ -377,12 +385,16 @@ class WebChatInput(InputChannel):
             logger.exception("Web chat upload could not be stored")
             return _json_error(500, MSG_FAILED)
         sender = self.sender_for(str(session_id))
+        if not self.guard.limiter.take(sender):
+            # The file is stored; a later message of the session can still use it
+            # (the orphan sweep removes it when nobody does).
+            return _json_error(429, channel_message("too_many_messages"))
         await on_new_message(UserMessage(
             EVIDENCE_PAYLOAD,
             WebChatOutput(sio, self.bot_message_evt),
             sender,
             input_channel=self.name(),
-            metadata=message_metadata(evidence=[evidence]),
+            metadata=message_metadata(self.name(), sender, evidence=[evidence]),
         ))
         return response.json(
             {"status": "ok", "kind": evidence.kind, "mime_type": evidence.mime_type,

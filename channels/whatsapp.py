@@ -50,6 +50,7 @@ from channels.common import (
     pseudonymous_sender,
 )
 from channels.dedup import Deduplicator, make_deduplicator
+from channels.inbound import InboundGuard
 from channels.rendering import ChoiceMemory
 from channels.whatsapp_api import (
     DEFAULT_API_BASE_URL,
@@ -73,7 +74,6 @@ BASE_URL_ENV = "WHATSAPP_API_BASE_URL"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _WA_ID = re.compile(r"^\+?[0-9]{5,20}$")
-MAX_TEXT_CHARS = 4096
 
 UNSUPPORTED_TYPES = frozenset(
     {"audio", "sticker", "video", "contacts", "reaction", "unknown", "unsupported", "order"}
@@ -184,7 +184,8 @@ def parse_message(raw: dict[str, Any]) -> IncomingMessage | None:
     else:
         message.kind = "unsupported"
     if message.text is not None:
-        message.text = message.text.strip()[:MAX_TEXT_CHARS]
+        # Not cut here: an over-long text is refused politely (channels.inbound).
+        message.text = message.text.strip()
     return message
 
 
@@ -221,7 +222,7 @@ class WhatsAppInput(InputChannel):
         """Build the channel from the environment; disabled (no route) when incomplete."""
         values, missing = env_values(REQUIRED_ENV)
         if missing:
-            log_skipped(CHANNEL_NAME, missing)
+            log_skipped(CHANNEL_NAME, missing, len(REQUIRED_ENV))
             return cls(None)
         base_values, _ = env_values([BASE_URL_ENV])
         config = WhatsAppConfig(
@@ -239,8 +240,10 @@ class WhatsAppInput(InputChannel):
         client: GraphApiClient | None = None,
         deduplicator: Deduplicator | None = None,
         memory: ChoiceMemory | None = None,
+        guard: InboundGuard | None = None,
     ) -> None:
         self.config = config
+        self.guard = guard or InboundGuard()
         self.client = client
         if self.client is None and config is not None:
             self.client = GraphApiClient(config.access_token, config.phone_number_id,
@@ -357,6 +360,11 @@ class WhatsAppInput(InputChannel):
             raise RuntimeError("WhatsApp channel is not configured")
         sender = pseudonymous_sender(CHANNEL_NAME, message.wa_id)
         output = WhatsAppOutput(self.client, message.wa_id, self.memory)
+        verdict = self.guard.check(sender, message.text)
+        if not verdict.accept:
+            if verdict.reply:
+                await output.send_text_message(sender, verdict.reply)
+            return
         evidence: list[EvidenceFile] = []
         text: str | None
         if message.kind == "text":
@@ -377,9 +385,9 @@ class WhatsAppInput(InputChannel):
             text = LOCATION_PAYLOAD
         else:
             text = UNSUPPORTED_PAYLOAD
-        metadata = message_metadata(raw_contact=message.wa_id, evidence=evidence,
-                                    location=message.location)
-        logger.debug("WhatsApp %s message from %s", message.kind, sender)
+        metadata = message_metadata(CHANNEL_NAME, sender, raw_contact=message.wa_id,
+                                    evidence=evidence, location=message.location)
+        logger.debug("WhatsApp %s message", message.kind)
         await on_new_message(UserMessage(text, output, sender, input_channel=CHANNEL_NAME,
                                          metadata=metadata))
 
@@ -394,13 +402,13 @@ class WhatsAppInput(InputChannel):
                 None, save_evidence, media.data, media.mime_type or message.mime_type
             )
         except MediaTooLarge:
-            logger.info("WhatsApp %s from %s over the size limit", message.kind, sender)
+            logger.info("WhatsApp %s over the size limit", message.kind)
             reply = too_large(limit).message_id
         except EvidenceRejected as exc:
-            logger.info("WhatsApp %s from %s rejected: %s", message.kind, sender, exc.reason)
+            logger.info("WhatsApp %s rejected: %s", message.kind, exc.reason)
             reply = exc.message_id
         except GraphApiError as exc:
-            logger.warning("WhatsApp media for %s could not be fetched: %s", sender, exc)
+            logger.warning("WhatsApp media could not be fetched: %s", exc)
             reply = MEDIA_FAILED_TEXT
         await output.send_text_message(sender, reply)
         return None
