@@ -8,13 +8,15 @@ from datetime import timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.services import get_store, latest_text, reporter_key
 from bot.categories import label_for
 from bot.dates import WIB, format_date_id
+from bot.evidence import EvidenceFile, delete_evidence
+from bot.privacy import ERASURE_SLOT
 from bot.status_labels import status_label
 from bot.store.tickets import find_ticket_codes, normalize_ticket_code
 
@@ -95,7 +97,14 @@ class ActionNluFallback(Action):
 
 
 class ActionDeleteMyData(Action):
-    """Erase the reporter's contact data; keep their reports, anonymised."""
+    """Erase the reporter: contact, consent, conversation and unused files.
+
+    The store deletes the reporter and unlinks their reports (kept, anonymised,
+    for the supervisors); evidence files of this conversation that no report
+    needs are deleted; all slots are reset; and `ERASURE_SLOT` tells the tracker
+    store to delete the whole conversation instead of storing this turn
+    (bot/tracker_stores.py).
+    """
 
     def name(self) -> str:
         return "action_delete_my_data"
@@ -104,7 +113,16 @@ class ActionDeleteMyData(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         key = reporter_key(tracker)
-        count = await asyncio.to_thread(get_store().erase_reporter, key)
+        store = get_store()
+        count = await asyncio.to_thread(store.erase_reporter, key)
+        files = [item for item in (EvidenceFile.from_metadata(raw)
+                                   for raw in tracker.get_slot("evidence") or [])
+                 if item is not None]
+        if files:
+            in_use = await asyncio.to_thread(store.evidence_in_use,
+                                             [item.sha256 for item in files])
+            removed = await asyncio.to_thread(delete_evidence, files, in_use)
+            logger.info("Erasure removed %d unused evidence file(s)", removed)
         logger.info("Reporter data erased; %d reports anonymised", count)
         dispatcher.utter_message(response="utter_data_deleted", count=count)
-        return []
+        return [AllSlotsReset(), SlotSet(ERASURE_SLOT, True)]

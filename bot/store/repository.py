@@ -28,12 +28,12 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -221,18 +221,15 @@ class ReportStore:
     def erase_reporter(self, sender_key: str) -> int:
         """Erase the reporter's data; keep their reports, anonymised. Returns how many.
 
-        Deletes the encrypted contact and the consent, stamps `erased_at`, and
-        unlinks every report (reporter_key NULL; the idempotency key, derived from
-        the sender, is replaced by a random one). The reports' content stays for
-        the election supervisors; the erased reporter can no longer see them.
+        Deletes the reporter (the pseudonym, the encrypted contact, the consent)
+        and unlinks every report (reporter_key NULL; the idempotency key, derived
+        from the sender, is replaced by a random one). The reports' content stays
+        for the election supervisors; the erased reporter can no longer see them,
+        and a later report starts without consent.
         """
         if not sender_key:
             return 0
-        now = utcnow()
         with self._write() as session:
-            session.execute(
-                update(Reporter).where(Reporter.sender_key == sender_key)
-                .values(contact_encrypted=None, consent_at=None, erased_at=now))
             ids = session.scalars(
                 select(Report.id).where(Report.reporter_key == sender_key).with_for_update()
             ).all()
@@ -240,8 +237,20 @@ class ReportStore:
                 session.execute(
                     update(Report).where(Report.id == report_id)
                     .values(reporter_key=None, idempotency_key="erased-" + secrets.token_hex(24)))
+            session.execute(delete(Reporter).where(Reporter.sender_key == sender_key))
         logger.info("Reporter data erased; %d reports anonymised", len(ids))
         return len(ids)
+
+    def evidence_in_use(self, sha256s: Iterable[str] | None = None) -> set[str]:
+        """The hashes of evidence files some report refers to (among `sha256s`, or all)."""
+        wanted = None if sha256s is None else sorted(set(sha256s))
+        if wanted == []:
+            return set()
+        with self._read() as session:
+            query = select(Evidence.sha256).distinct()
+            if wanted is not None:
+                query = query.where(Evidence.sha256.in_(wanted))
+            return set(session.scalars(query).all())
 
     # --- filing --------------------------------------------------------------
 

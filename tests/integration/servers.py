@@ -136,7 +136,8 @@ def running_assistant(model: Path, work_dir: Path, env: dict[str, str],
     endpoints = work_dir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{work_dir / "tracker.db"}"\n'
+        f'tracker_store:\n  type: bot.tracker_stores.ProtectedSQLTrackerStore\n'
+        f'  dialect: "sqlite"\n  db: "{work_dir / "tracker.db"}"\n'
     )
     full_env = {**os.environ, **env}
     procs: list[subprocess.Popen] = []
