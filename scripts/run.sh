@@ -6,10 +6,25 @@ cd "$(dirname "$0")/.."
 
 RASA_PORT="${RASA_PORT:-5005}"
 ACTION_PORT="${ACTION_PORT:-5055}"
+# Rasa listens on loopback unless RASA_HOST opens it (to a TLS proxy, say);
+# the action server is only ever reached by Rasa, so it stays on loopback.
+RASA_HOST="${RASA_HOST:-127.0.0.1}"
+ACTION_HOST="${ACTION_HOST:-127.0.0.1}"
+# CORS for Rasa's HTTP routes: none by default (the widget is served by Rasa
+# itself); RASA_CORS lists the origins that may embed it from elsewhere.
+RASA_CORS="${RASA_CORS:-}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
 MODEL="${MODEL:-models/assistant.tar.gz}"
 BIN=.venv/bin
+
+# Databases, evidence and keys are readable by this user only.
+umask 077
 mkdir -p var/log
+chmod 700 var
+for db in var/*.db; do [ -e "$db" ] && chmod 600 "$db"; done
+
+# Refuse to start production with missing secrets or a half-configured channel.
+"$BIN/python" -m channels.preflight credentials.yml
 
 pids=()
 cleanup() {
@@ -20,10 +35,12 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &
+SANIC_HOST="$ACTION_HOST" "$BIN/rasa" run actions --actions actions --port "$ACTION_PORT" &
 pids+=($!)
-"$BIN/rasa" run --model "$MODEL" --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml --cors "*" &
+cors=()
+[ -n "$RASA_CORS" ] && cors=(--cors "$RASA_CORS")
+"$BIN/rasa" run --model "$MODEL" --interface "$RASA_HOST" --port "$RASA_PORT" \
+  --credentials credentials.yml --endpoints endpoints.yml "${cors[@]}" &
 pids+=($!)
 
 # Wait until both answer, then say where to chat.
@@ -31,7 +48,7 @@ pids+=($!)
   "http://127.0.0.1:${ACTION_PORT}/health" "http://127.0.0.1:${RASA_PORT}/" --timeout 180
 cat <<MSG
 
-  The assistant is running.
+  The assistant is running (Rasa on ${RASA_HOST}, the action server on ${ACTION_HOST}).
   Web widget:    http://127.0.0.1:${RASA_PORT}/webhooks/webchat/  (open it in a browser)
   REST webhook:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
                    -H 'Content-Type: application/json' -d '{"sender":"demo","message":"halo"}'

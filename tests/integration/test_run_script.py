@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.request
@@ -21,6 +23,27 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a listening TCP socket on `port` (from /proc/net/tcp*)."""
+    found: set[str] = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(words)) if width == 8
+                      else str(ipaddress.IPv6Address(words)))
+    return found
 
 
 def _post_json(url: str, payload: dict) -> list[dict]:
@@ -77,6 +100,16 @@ def test_run_script_answers_halo_over_rest_and_stops_cleanly(
         assert titles == ["Lapor pelanggaran", "Tanya aturan", "Cek status laporan"]
         # Recorded for the log only; speed is measured in `make bench`.
         print(f"first reply after start-up in {elapsed:.2f} s")
+        # Neither server listens on anything but loopback.
+        for port in (rasa_port, action_port):
+            assert listening_addresses(port) == {"127.0.0.1"}, (port, listening_addresses(port))
+        # No CORS for foreign origins by default.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/", headers={"Origin": "https://evil.example"})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            assert response.headers.get("Access-Control-Allow-Origin") is None
+        # The data folder is private.
+        assert stat.S_IMODE((PROJECT_ROOT / "var").stat().st_mode) == 0o700
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -1,0 +1,94 @@
+"""Start-up checks: refuse to run production with missing secrets or half a channel.
+
+`python -m channels.preflight [credentials.yml]` prints one line naming every
+problem and exits 1 when there is any; `make run` calls it before starting the servers.
+In development (`LAPOR_ENV` unset) it only warns about half-configured channels.
+
+Production (`LAPOR_ENV=production`) needs:
+- `PSEUDONYM_KEY` and `CONTACT_ENCRYPTION_KEY` set (the second a valid Fernet
+  key list): generated development keys are never used in production;
+- every channel listed in credentials.yml either fully configured or not at all
+  (a WhatsApp app secret without its access token is a mistake, not a choice).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+from cryptography.fernet import Fernet
+
+from bot.settings import PROJECT_ROOT, get_settings
+from channels.telegram import ENV_SECRET, ENV_TOKEN
+from channels.whatsapp import REQUIRED_ENV as WHATSAPP_ENV
+
+#: Environment variables each configurable channel needs, by credentials.yml key.
+CHANNEL_ENV: dict[str, tuple[str, ...]] = {
+    "channels.whatsapp.WhatsAppInput": WHATSAPP_ENV,
+    "channels.telegram.TelegramInput": (ENV_TOKEN, ENV_SECRET),
+}
+
+
+def listed_channels(credentials: Path) -> list[str]:
+    """The channel keys of a credentials.yml file."""
+    data = yaml.safe_load(credentials.read_text(encoding="utf-8")) if credentials.exists() else {}
+    return [str(key) for key in (data or {})]
+
+
+def half_configured(channels: list[str], environ: Mapping[str, str]) -> list[str]:
+    """One line per listed channel that has some but not all of its variables."""
+    lines = []
+    for channel in channels:
+        names = CHANNEL_ENV.get(channel)
+        if not names:
+            continue
+        missing = [name for name in names if not environ.get(name, "").strip()]
+        if missing and len(missing) < len(names):
+            lines.append(f"{channel} is half-configured: {', '.join(missing)} not set")
+    return lines
+
+
+def missing_secrets(environ: Mapping[str, str]) -> list[str]:
+    """One line per production secret that is missing or malformed (never its value)."""
+    lines = []
+    if not environ.get("PSEUDONYM_KEY", "").strip():
+        lines.append("PSEUDONYM_KEY is not set")
+    elif len(environ["PSEUDONYM_KEY"].strip()) < 32:
+        lines.append("PSEUDONYM_KEY is too short (use at least 32 random characters)")
+    contact = environ.get("CONTACT_ENCRYPTION_KEY", "").strip()
+    if not contact:
+        lines.append("CONTACT_ENCRYPTION_KEY is not set")
+    else:
+        try:
+            for key in (part.strip() for part in contact.split(",") if part.strip()):
+                Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            lines.append("CONTACT_ENCRYPTION_KEY is not a comma-separated list of Fernet keys")
+    return lines
+
+
+def problems(credentials: Path, environ: Mapping[str, str], production: bool) -> list[str]:
+    """What stops a production start (or, in development, what deserves a warning)."""
+    lines = half_configured(listed_channels(credentials), environ)
+    if production:
+        lines += missing_secrets(environ)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the problems; 1 when production must not start."""
+    args = sys.argv[1:] if argv is None else argv
+    credentials = Path(args[0]) if args else PROJECT_ROOT / "credentials.yml"
+    production = get_settings().production
+    found = problems(credentials, os.environ, production)
+    if found:
+        prefix = "refusing to start in production" if production else "warning"
+        print(f"preflight: {prefix}: {'; '.join(found)}", file=sys.stderr)
+    return 1 if production and found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
