@@ -236,7 +236,14 @@ async def test_start_with_deep_link_parameter_greets(served: Served) -> None:
 async def test_text_is_forwarded(served: Served) -> None:
     await served.post(served.updates.text("Saya mau lapor akun penyebar hoaks"))
     assert served.rasa.texts == ["Saya mau lapor akun penyebar hoaks"]
-    assert served.rasa.messages[0].metadata.keys() == {"contact_token"}
+    assert served.rasa.messages[0].metadata.keys() == {"contact_token", "attestation"}
+
+
+async def test_a_message_over_4096_characters_is_answered_not_processed(served: Served) -> None:
+    await served.post(served.updates.text("a" * 5000))
+    assert served.rasa.texts == []
+    [reply] = served.fake.calls_to("sendMessage")
+    assert "terlalu panjang" in reply["text"]
 
 
 async def test_callback_query_is_answered_then_forwarded(served: Served) -> None:

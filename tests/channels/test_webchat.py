@@ -119,6 +119,7 @@ def webchat(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
             "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
             **link_check_env,
             "EVIDENCE_MAX_BYTES": str(EVIDENCE_LIMIT),
+            "UPLOAD_QUOTA_PER_HOUR": "3",
         }
         with running_assistant(trained_model, work, env, credentials=credentials) as running:
             yield WebChatAssistant(rasa_url=running.rasa_url, var_dir=work / "var",
@@ -294,6 +295,32 @@ async def test_upload_sends_the_evidence_to_the_assistant(webchat: WebChatAssist
         assert reply["text"]
     stored = list((webchat.var_dir / "evidence").rglob("*.png"))
     assert stored and stored[0].read_bytes() == image
+
+
+@pytest.mark.slow
+async def test_uploads_have_an_hourly_quota_per_session(webchat: WebChatAssistant) -> None:
+    async with SocketSession(webchat.rasa_url) as chat:
+        statuses = []
+        for seed in range(4):
+            status, answer = await _upload(webchat, chat.session_id, "bukti.png",
+                                           tiny_png(100 + seed))
+            statuses.append(status)
+        assert statuses == [200, 200, 200, 429], answer
+        assert "banyak berkas" in answer["error"]
+    async with SocketSession(webchat.rasa_url) as other:
+        status, _ = await _upload(webchat, other.session_id, "bukti.png", tiny_png(110))
+        assert status == 200  # another session is not affected
+
+
+@pytest.mark.slow
+async def test_a_long_message_is_answered_politely_and_not_processed(
+        webchat: WebChatAssistant) -> None:
+    async with SocketSession(webchat.rasa_url) as chat:
+        await chat.say("x" * 100_000)
+        reply = await chat.reply_containing("terlalu panjang")
+        assert "4.096" in reply["text"]
+        await chat.say("halo")
+        await chat.reply_containing("halo")
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage
 
 from bot.evidence import EvidenceFile, too_large
-from bot.privacy import decrypt_contact, is_sender_key
+from bot.privacy import decrypt_contact, is_sender_key, verify_attestation
 from channels.common import EVIDENCE_PAYLOAD, LOCATION_PAYLOAD, UNSUPPORTED_PAYLOAD
 from channels.whatsapp import (
     MEDIA_FAILED_TEXT,
@@ -125,11 +125,29 @@ def test_signed_text_reaches_rasa_with_pseudonymous_sender(
     assert WA_ID not in user_message.sender_id
     assert decrypt_contact(user_message.metadata["contact_token"]) == WA_ID
     assert WA_ID not in str(user_message.metadata)
+    # The connector vouches for the sender it verified (the action server checks it).
+    assert verify_attestation("whatsapp", user_message.sender_id,
+                              user_message.metadata["attestation"])
     sent = graph.wait_for_messages(1)
     assert sent[0]["to"] == WA_ID
     assert sent[0]["type"] == "interactive"
     assert sent[0]["interactive"]["type"] == "button"
     assert WA_ID not in caplog.text
+    # Neither the number nor the pseudonym (a secret too) is logged.
+    assert user_message.sender_id not in caplog.text
+
+
+def test_a_message_over_4096_characters_is_answered_not_processed(
+        served: ServedChannel, graph: FakeGraphApi) -> None:
+    response = post(served, webhook(text_message("a" * 100_000)))
+    assert response.status_code == 200
+    sent = graph.wait_for_messages(1)
+    served.idle()
+    assert served.received == []
+    assert sent[0]["to"] == WA_ID and "terlalu panjang" in sent[0]["text"]["body"]
+    # A message of exactly the limit goes through whole.
+    deliver(served, text_message("b" * 4096))
+    assert served.received[0].text == "b" * 4096
 
 
 @pytest.mark.parametrize(("signature", "status"), [

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage, register
-from rasa.core.channels.rest import RestInput
 from sanic import Sanic
 
+from channels.rest import RestInput
 from channels.whatsapp import WhatsAppConfig, WhatsAppInput
 from channels.whatsapp_api import GraphApiClient
 from tests.fakes.graph_api import FakeGraphApi

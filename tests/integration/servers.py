@@ -49,10 +49,15 @@ def fake_web_app() -> web.Application:
     async def gone(request: web.Request) -> web.Response:
         return web.Response(status=404, text="not found")
 
+    async def meta_flood(request: web.Request) -> web.Response:
+        # 256 KiB of "<meta": hours for the old title regexes, on the event loop.
+        return web.Response(body=b"<meta" * (256 * 1024 // 5), content_type="text/html")
+
     app = web.Application()
     app.router.add_get("/ZS8xyz/", short)
     app.router.add_get("/@akun_palsu/video/7301234567890", video)
     app.router.add_get("/hapus/1", gone)
+    app.router.add_get("/banjir-meta", meta_flood)
     return app
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
 
-from bot.link_checker import LinkChecker, SafeResolver, parse_networks
+from bot.link_checker import LinkChecker, LinkCheckResult, SafeResolver, parse_networks
 
 LOOPBACK = ["127.0.0.1/32"]
+#: 64 MiB of zeros, gzipped to about 64 KiB.
+GZIP_BOMB = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
 
 
 @dataclass
@@ -58,6 +63,20 @@ async def fake_web() -> AsyncIterator[FakeWeb]:
             return web.Response(body=b"%PDF-1.4", content_type="application/pdf")
         if path == "/error":
             return web.Response(status=503)
+        if path == "/meta-flood":
+            return web.Response(body=b"<meta" * (256 * 1024 // 5), content_type="text/html")
+        if path == "/gzip-bomb":
+            return web.Response(body=GZIP_BOMB, content_type="text/html",
+                                headers={"Content-Encoding": "gzip"})
+        if path == "/deflate":
+            return web.Response(body=zlib.compress(b"<title>Dikompres</title>"),
+                                content_type="text/html", headers={"Content-Encoding": "deflate"})
+        if path == "/brotli":
+            return web.Response(body=b"\x8b\x03\x80<title>x</title>\x03", content_type="text/html",
+                                headers={"Content-Encoding": "br"})
+        if path == "/bogus-charset":
+            return web.Response(body=b"<title>Judul tetap terbaca</title>",
+                                headers={"Content-Type": "text/html; charset=x-no-such-charset"})
         return web.Response(text="<title>Beranda</title>", content_type="text/html")
 
     app = web.Application()
@@ -81,10 +100,9 @@ def resolver(port: int, allowed: list[str] = LOOPBACK) -> SafeResolver:
     return SafeResolver(parse_networks(allowed), overrides)
 
 
-async def check(web_: FakeWeb, url: str, **kwargs: object):
-    async with LinkChecker(timeout=2, max_redirects=5, max_bytes=64 * 1024,
-                           resolver=resolver(web_.port), allowed_networks=LOOPBACK,
-                           **kwargs) as checker:
+async def check(web_: FakeWeb, url: str, max_bytes: int = 64 * 1024):
+    async with LinkChecker(timeout=2, max_redirects=5, max_bytes=max_bytes,
+                           resolver=resolver(web_.port), allowed_networks=LOOPBACK) as checker:
         return await checker.check(url)
 
 
@@ -156,3 +174,55 @@ async def test_check_many_keeps_order(fake_web: FakeWeb) -> None:
             ["http://berita.example.id/missing", "http://vt.tiktok.com/ZS8abc/", "not a url"]
         )
     assert [r.status for r in results] == ["not_found", "ok", "invalid"]
+
+
+# --- hostile pages (issue 12) ------------------------------------------------------
+
+
+async def test_a_meta_flood_page_is_parsed_within_the_timeout(fake_web: FakeWeb) -> None:
+    # 256 KiB of "<meta" took the old regexes hours, on the event loop.
+    result = await check(fake_web, "http://berita.example.id/meta-flood",
+                         max_bytes=256 * 1024)
+    assert result.status == "ok", result
+
+
+async def test_a_gzip_bomb_is_not_inflated_past_the_cap(fake_web: FakeWeb) -> None:
+    tracemalloc.start()
+    try:
+        result = await check(fake_web, "http://berita.example.id/gzip-bomb")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status == "ok"
+    # The old code inflated every chunk whole (64 MiB here); the cap is 64 KiB.
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
+
+
+async def test_deflate_is_decoded_and_unknown_encodings_give_no_title(fake_web: FakeWeb) -> None:
+    deflated = await check(fake_web, "http://berita.example.id/deflate")
+    assert (deflated.status, deflated.page_title) == ("ok", "Dikompres")
+    brotli = await check(fake_web, "http://berita.example.id/brotli")
+    assert (brotli.status, brotli.page_title) == ("ok", None)
+
+
+async def test_a_bogus_charset_is_read_as_utf8(fake_web: FakeWeb) -> None:
+    result = await check(fake_web, "http://berita.example.id/bogus-charset")
+    assert (result.status, result.page_title) == ("ok", "Judul tetap terbaca")
+
+
+class BrokenOnOneHost(LinkChecker):
+    """A checker with a fault on one host, as an unexpected library error would be."""
+
+    async def _follow(self, url: str, result: LinkCheckResult) -> None:
+        if "rusak" in url:
+            raise LookupError("unknown encoding: x-no-such-charset")
+        await super()._follow(url, result)
+
+
+async def test_one_failing_link_does_not_fail_the_others(fake_web: FakeWeb) -> None:
+    async with BrokenOnOneHost(timeout=2, resolver=resolver(fake_web.port),
+                               allowed_networks=LOOPBACK) as checker:
+        results = await checker.check_many(
+            ["http://rusak.example.id/", "http://vt.tiktok.com/ZS8abc/"])
+    assert [r.status for r in results] == ["unreachable", "ok"]
+    assert results[0].note and "rusak.example.id" in results[0].note

@@ -4,6 +4,7 @@ and the encrypted contact a channel hands over on consent."""
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -20,7 +21,14 @@ from actions.evidence import MAX_EVIDENCE_FILES, ActionReceiveEvidence
 from actions.report import ActionSubmitReport, ValidateReportForm
 from actions.services import get_store, reporter_key
 from bot.dates import today_wib
-from bot.evidence import EvidenceFile, EvidenceRejected, save_evidence, sniff_mime_type
+from bot.evidence import (
+    EvidenceFile,
+    EvidenceRejected,
+    delete_evidence,
+    save_evidence,
+    sniff_mime_type,
+    sweep_orphaned_evidence,
+)
 from bot.privacy import attest_sender, decrypt_contact, encrypt_contact, sender_key
 from bot.settings import PROJECT_ROOT, get_settings
 from bot.store.models import Evidence, Reporter
@@ -178,7 +186,8 @@ async def test_evidence_is_filed_with_the_report_and_contact_stored_on_consent(
 ) -> None:
     token = encrypt_contact("6281234567890")
     consent = tracker("/affirm", "affirm", {"contact_token": token},
-                      slots={"requested_slot": "consent_given"}, sender=sender_key("whatsapp", "6281200000002"))
+                      slots={"requested_slot": "consent_given"},
+                      sender=sender_key("whatsapp", "6281200000002"))
     events = await ValidateReportForm().run(CollectingDispatcher(), consent, domain)
     assert {"event": "slot", "timestamp": None, "name": "consent_given",
             "value": True} in events
@@ -219,3 +228,64 @@ async def test_a_forged_contact_token_is_not_stored(domain: dict[str, Any]) -> N
         stored = connection.scalar(select(Reporter.contact_encrypted)
                                    .where(Reporter.sender_key == consent.sender_id))
     assert stored is None
+
+
+# --- only real, content-addressed files (issue 12) -------------------------------
+
+
+def test_evidence_metadata_must_be_content_addressed() -> None:
+    item = save_evidence(tiny_png(20)).to_metadata()
+    assert EvidenceFile.from_metadata(item, verify=True) is not None
+    elsewhere = {**item, "storage_path": "reports.db"}
+    assert EvidenceFile.from_metadata(elsewhere) is None
+    other_name = {**item, "storage_path": f"evidence/{item['sha256'][:2]}/x.png"}
+    assert EvidenceFile.from_metadata(other_name) is None
+    wrong_kind = {**item, "kind": "document"}
+    assert EvidenceFile.from_metadata(wrong_kind) is None
+
+
+def test_verified_evidence_must_exist_and_match_its_hash() -> None:
+    item = save_evidence(tiny_png(21))
+    path = get_settings().var_dir / item.storage_path
+    # A well-formed description of a file nobody stored.
+    ghost = {**item.to_metadata(), "sha256": "ab" * 32,
+             "storage_path": f"evidence/ab/{'ab' * 32}.png"}
+    assert EvidenceFile.from_metadata(ghost, verify=True) is None
+    # The file changed on disk (same size, other bytes).
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.chmod(0o600)
+    path.write_bytes(bytes(data))
+    assert EvidenceFile.from_metadata(item.to_metadata(), verify=True) is None
+    # A symlink in place of the file, pointing at something else.
+    path.unlink()
+    target = get_settings().var_dir / "secret.txt"
+    target.write_bytes(tiny_png(21))
+    path.symlink_to(target)
+    assert EvidenceFile.from_metadata(item.to_metadata(), verify=True) is None
+
+
+def test_orphaned_files_are_swept_by_age_unless_a_report_uses_them() -> None:
+    used, orphan, fresh = (save_evidence(tiny_png(n)) for n in (30, 31, 32))
+    root = get_settings().var_dir
+    old = 3 * 24 * 3600
+    for item in (used, orphan):
+        path = root / item.storage_path
+        os.utime(path, (path.stat().st_atime - old, path.stat().st_mtime - old))
+    assert sweep_orphaned_evidence({used.sha256}, 24 * 3600) == 1
+    assert (root / used.storage_path).exists()
+    assert not (root / orphan.storage_path).exists()
+    assert (root / fresh.storage_path).exists()
+    # Sending a file again makes it fresh again.
+    path = root / fresh.storage_path
+    os.utime(path, (0, 0))
+    save_evidence(tiny_png(32))
+    assert sweep_orphaned_evidence({used.sha256}, 24 * 3600) == 0
+    assert path.exists()
+
+
+def test_delete_evidence_keeps_what_a_report_needs() -> None:
+    keep, drop = save_evidence(tiny_png(40)), save_evidence(tiny_png(41))
+    assert delete_evidence([keep, drop], {keep.sha256}) == 1
+    root = get_settings().var_dir
+    assert (root / keep.storage_path).exists() and not (root / drop.storage_path).exists()

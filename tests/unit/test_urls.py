@@ -215,3 +215,12 @@ def test_canonicalize_is_idempotent(host: str, path: list[str], query: dict[str,
     once = canonicalize(url)
     assert canonicalize(once) == once
     assert "utm_source" not in once and "fbclid" not in once
+
+
+@pytest.mark.parametrize("url", ["http://①②⑦.0.0.1/", "http://１２７.0.0.1/admin",
+                                 "http://⑯⑨.②⑤④.⑯⑨.②⑤④/latest/meta-data", "http://①⓪.0.0.1/"])
+def test_idna_look_alikes_of_private_addresses_are_blocked(url: str) -> None:
+    # IDNA maps these to ASCII digits; the result is checked again as an address.
+    with pytest.raises(UrlError) as caught:
+        parse_and_validate(url)
+    assert caught.value.code == "blocked"

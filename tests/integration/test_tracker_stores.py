@@ -1,0 +1,151 @@
+"""The protected tracker stores on SQLite, a real PostgreSQL and a real redis-server:
+no contact token at rest, and erasure deletes the conversation (issue 12, "Erasure")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.privacy import ERASURE_SLOT, encrypt_contact
+from bot.settings import PROJECT_ROOT
+from bot.tracker_stores import (
+    ProtectedRedisTrackerStore,
+    ProtectedSQLTrackerStore,
+    erasure_requested,
+    scrub,
+)
+from tests.channels.redis_server import running_redis
+
+SENDER = "psn_" + "a" * 24
+OTHER = "psn_" + "b" * 24
+SECRET_TEXT = "rahasia-pelapor-7f3a: video fitnah di grup RT 05"
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with running_redis() as url:
+        yield url
+
+
+def user(text: str) -> UserUttered:
+    return UserUttered(text, {"name": "inform", "confidence": 1.0},
+                       metadata={"contact_token": encrypt_contact("6281234567890"),
+                                 "attestation": "f" * 64})
+
+
+def conversation(domain: Domain, sender: str = SENDER) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(sender, [
+        ActionExecuted("action_listen"), user(SECRET_TEXT),
+        BotUttered("Kode tiket: LP-7K3QX9"), ActionExecuted("action_listen"),
+    ], domain.slots)
+
+
+def erase_turn(tracker: DialogueStateTracker) -> None:
+    tracker.update(user("ya"))
+    tracker.update(ActionExecuted("action_delete_my_data"))
+    tracker.update(BotUttered("Data pribadi Anda sudah kami hapus"))
+    tracker.update(SlotSet(ERASURE_SLOT, True))
+
+
+def make_sql(kind: str, tmp_path: Path, domain: Domain, postgres_url: str | None
+             ) -> ProtectedSQLTrackerStore:
+    if kind == "sqlite":
+        return ProtectedSQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert postgres_url is not None
+    return ProtectedSQLTrackerStore(domain, host=postgres_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path, domain: Domain
+              ) -> ProtectedSQLTrackerStore:
+    url = request.getfixturevalue("fresh_postgres_url") if request.param == "postgresql" else None
+    return make_sql(request.param, tmp_path, domain, url)
+
+
+def test_scrub_and_erasure_marker() -> None:
+    data = {"metadata": {"contact_token": "x", "attestation": "y"},
+            "nested": [{"contact_token": "z"}]}
+    assert scrub(data) == {"metadata": {"attestation": "y"}, "nested": [{}]}
+    assert data["metadata"]["contact_token"] == "x"  # a copy, not in place
+    # Only the latest turn counts: an old marker does not erase again.
+    events = [user("a"), SlotSet(ERASURE_SLOT, True), user("b"), BotUttered("ok")]
+    assert not erasure_requested(events)
+    assert erasure_requested(events[:2])
+
+
+async def test_sql_store_keeps_no_contact_token(sql_store: ProtectedSQLTrackerStore,
+                                                domain: Domain) -> None:
+    tracker = conversation(domain)
+    await sql_store.save(tracker)
+    with sql_store.engine.connect() as connection:
+        stored = [row[0] for row in connection.exec_driver_sql("SELECT data FROM events")]
+    assert any(SECRET_TEXT in data for data in stored)
+    assert not any("contact_token" in data for data in stored)
+    # The tracker in memory still has it, for the action server's turn.
+    assert tracker.latest_message.metadata["contact_token"]
+    restored = await sql_store.retrieve(SENDER)
+    assert restored is not None and restored.latest_message.text == SECRET_TEXT
+    assert "contact_token" not in restored.latest_message.metadata
+
+
+async def test_sql_store_erases_the_conversation(sql_store: ProtectedSQLTrackerStore,
+                                                 domain: Domain) -> None:
+    tracker, other = conversation(domain), conversation(domain, OTHER)
+    await sql_store.save(tracker)
+    await sql_store.save(other)
+    tracker = await sql_store.retrieve(SENDER)
+    erase_turn(tracker)
+    await sql_store.save(tracker)
+    assert await sql_store.retrieve(SENDER) is None
+    assert (await sql_store.retrieve(OTHER)).latest_message.text == SECRET_TEXT
+    # Saved again in the same turn (Rasa may): still nothing stored.
+    await sql_store.save(tracker)
+    assert await sql_store.retrieve(SENDER) is None
+    with sql_store.engine.connect() as connection:
+        senders = {row[0] for row in connection.exec_driver_sql("SELECT sender_id FROM events")}
+    assert senders == {OTHER}
+
+
+async def test_sqlite_file_holds_no_trace_after_erasure(tmp_path: Path, domain: Domain) -> None:
+    store = make_sql("sqlite", tmp_path, domain, None)
+    tracker = conversation(domain)
+    await store.save(tracker)
+    path = tmp_path / "t.db"
+    assert SECRET_TEXT.encode() in path.read_bytes()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    erase_turn(tracker)
+    await store.save(tracker)
+    store.engine.dispose()
+    # secure_delete overwrites freed pages: the text is gone from the file itself.
+    for file in (f for f in tmp_path.rglob("*") if f.is_file()):
+        assert SECRET_TEXT.encode() not in file.read_bytes(), file.name
+        assert b"LP-7K3QX9" not in file.read_bytes(), file.name
+
+
+async def test_redis_store_keeps_no_token_and_erases(redis_url: str, domain: Domain) -> None:
+    parts = urlsplit(redis_url)
+    store = ProtectedRedisTrackerStore(domain, host=parts.hostname, port=parts.port)
+    tracker = conversation(domain)
+    await store.save(tracker)
+    raw = str(store.red.get(store.key_prefix + SENDER))
+    assert SECRET_TEXT in raw and "contact_token" not in raw
+    assert json.loads(raw)["events"]
+    tracker.update(user("lanjut"))
+    await store.save(tracker)
+    assert "contact_token" not in str(store.red.get(store.key_prefix + SENDER))
+    erase_turn(tracker)
+    await store.save(tracker)
+    assert store.red.get(store.key_prefix + SENDER) is None
+    assert await store.retrieve(SENDER) is None

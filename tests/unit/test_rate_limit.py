@@ -1,0 +1,73 @@
+"""Rate limits and message caps shared by every connector (channels/inbound.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.rate_limit import TokenBucket, per_hour
+from channels.inbound import InboundGuard
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_bucket_allows_a_burst_then_refills() -> None:
+    clock = Clock()
+    bucket = TokenBucket(3, 1.0, clock=clock)
+    assert [bucket.take("a") for _ in range(4)] == [True, True, True, False]
+    assert bucket.take("b")  # another key has its own bucket
+    clock.now += 1.0
+    assert bucket.take("a") and not bucket.take("a")
+    clock.now += 100.0
+    assert bucket.remaining("a") == 3  # never above capacity
+
+
+def test_a_bucket_forgets_the_least_recently_used_keys() -> None:
+    bucket = TokenBucket(1, 0.0, max_keys=2, clock=Clock())
+    assert bucket.take("a") and bucket.take("b") and bucket.take("c")
+    assert bucket.take("a")  # forgotten, so full again
+    assert not bucket.take("c")
+
+
+def test_per_hour_budget() -> None:
+    clock = Clock()
+    budget = per_hour(2, clock=clock)
+    assert budget.take("k") and budget.take("k") and not budget.take("k")
+    clock.now += 1800
+    assert budget.take("k") and not budget.take("k")
+
+
+def test_bad_buckets_are_refused() -> None:
+    with pytest.raises(ValueError):
+        TokenBucket(0, 1.0)
+
+
+def test_guard_refuses_long_text_politely() -> None:
+    guard = InboundGuard(max_chars=4096)
+    assert guard.check("s", "a" * 4096).accept
+    verdict = guard.check("s", "a" * 4097)
+    assert not verdict.accept
+    assert "terlalu panjang" in verdict.reply and "4.096" in verdict.reply
+    assert guard.check("s", None).accept  # a file or a location has no text
+
+
+def test_guard_warns_once_then_drops_until_the_rate_recovers() -> None:
+    clock = Clock()
+    guard = InboundGuard(max_chars=100, limiter=TokenBucket(2, 0.5, clock=clock))
+    assert guard.check("s", "1").accept and guard.check("s", "2").accept
+    warned = guard.check("s", "3")
+    assert not warned.accept and "terlalu cepat" in warned.reply
+    dropped = guard.check("s", "4")
+    assert not dropped.accept and dropped.reply is None
+    assert guard.check("other", "halo").accept  # nobody else is slowed down
+    clock.now += 2.0
+    assert guard.check("s", "5").accept
+    clock.now += 0.1
+    assert guard.check("s", "6").reply is not None  # a new episode is announced again
