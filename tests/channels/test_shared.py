@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.evidence import EvidenceFile
-from bot.privacy import decrypt_contact, is_sender_key
+from bot.privacy import decrypt_contact, is_sender_key, verify_attestation
 from channels.common import env_values, message_metadata, pseudonymous_sender
 from channels.dedup import MemoryDeduplicator, RedisDeduplicator, make_deduplicator
 from channels.rendering import ChoiceMemory, numbered_choices, split_text, truncate
@@ -59,14 +59,15 @@ def test_truncate() -> None:
 
 def test_metadata_never_carries_a_clear_contact() -> None:
     item = EvidenceFile("image", "image/png", 10, "a" * 64, "evidence/aa/x.png")
-    metadata = message_metadata(raw_contact="6281234567890", evidence=[item],
+    key = pseudonymous_sender("whatsapp", "6281234567890")
+    metadata = message_metadata("whatsapp", key, raw_contact="6281234567890", evidence=[item],
                                 location=(-6.9, 109.6))
     assert "6281234567890" not in repr(metadata)
     assert decrypt_contact(metadata["contact_token"]) == "6281234567890"
     assert metadata["evidence"] == [item.to_metadata()]
     assert metadata["location"] == {"latitude": -6.9, "longitude": 109.6}
-    assert message_metadata() == {}
-    key = pseudonymous_sender("whatsapp", "6281234567890")
+    assert verify_attestation("whatsapp", key, metadata["attestation"])
+    assert message_metadata("whatsapp", key).keys() == {"attestation"}
     assert is_sender_key(key) and key != pseudonymous_sender("telegram", "6281234567890")
 
 
