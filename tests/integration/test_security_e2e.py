@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -170,8 +169,9 @@ def test_hostile_message_and_page_do_not_hold_up_anyone(
 def test_after_erasure_no_file_but_the_reports_database_holds_the_text(
         assistant: Assistant, graph: FakeGraphApi, work: Path) -> None:
     wa_id = "6281355577799"
-    secret = "rahasiapelapor" + os.urandom(4).hex()
+    secret = "rahasiapelapor7f3a9c"
     whatsapp(assistant, graph, f"halo, saya {secret} mau tanya", wa_id=wa_id)
+    whatsapp(assistant, graph, "batal", wa_id=wa_id)  # whatever the first message started
     tracker_db = work / "tracker.db"
     assert secret.encode() in tracker_db.read_bytes()
     asked = whatsapp(assistant, graph, "hapus data saya", wa_id=wa_id)
