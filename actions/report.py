@@ -225,35 +225,34 @@ class ValidateReportForm(FormValidationAction):
                 )
                 continue
             to_check.append(parsed.url)
-        unchecked = [url for url in to_check if not link_check_allowed(reporter_key(tracker))]
-        if unchecked:
-            # Over the sender's hourly budget: the links are kept, not fetched.
-            for url in unchecked:
-                to_check.remove(url)
-                result = LinkCheckResult.unchecked(url)
-                checks.append(result.to_dict())
-                valid.append(result.original)
-            logger.info("Link-check budget used up: %d link(s) kept unchecked", len(unchecked))
-        if to_check:
+        key = reporter_key(tracker)
+        # Beyond the sender's hourly budget a link is kept without being fetched.
+        budgeted = [url for url in to_check if link_check_allowed(key)]
+        if len(budgeted) < len(to_check):
+            logger.info("Link-check budget used up: %d link(s) kept unchecked",
+                        len(to_check) - len(budgeted))
+        fetched: dict[str, LinkCheckResult] = {}
+        if budgeted:
             settings = get_settings()
             async with LinkChecker(
                 timeout=settings.link_check_timeout,
                 max_redirects=settings.link_check_max_redirects,
                 max_bytes=settings.link_check_max_bytes,
             ) as checker:
-                results = await checker.check_many(to_check)
-            for result in results:
-                if result.status in {"blocked", "invalid"}:
-                    dispatcher.utter_message(
-                        text=f"Tautan {result.original[:80]} tidak bisa diterima: {result.note}"
-                    )
-                    continue
-                if result.status != "ok" and result.note:
-                    dispatcher.utter_message(
-                        text=f"Catatan: {result.note} Laporan tetap bisa dikirim."
-                    )
-                checks.append(result.to_dict())
-                valid.append(result.original)
+                fetched = dict(zip(budgeted, await checker.check_many(budgeted), strict=True))
+        for url in to_check:
+            result = fetched.get(url) or LinkCheckResult.unchecked(url)
+            if result.status in {"blocked", "invalid"}:
+                dispatcher.utter_message(
+                    text=f"Tautan {result.original[:80]} tidak bisa diterima: {result.note}"
+                )
+                continue
+            if result.status != "ok" and result.note:
+                dispatcher.utter_message(
+                    text=f"Catatan: {result.note} Laporan tetap bisa dikirim."
+                )
+            checks.append(result.to_dict())
+            valid.append(result.original)
         if not valid:
             return {"report_links": None, "link_checks": None,
                     **_failure_update(tracker, "report_links")}

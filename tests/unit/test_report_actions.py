@@ -360,3 +360,21 @@ async def test_low_confidence_message_with_a_ticket_code_is_still_a_status_check
     await ActionNluFallback().run(
         plain, tracker("asdfgh qwerty", intent="nlu_fallback", confidence=0.3), domain)
     assert plain.messages[0]["response"] == "utter_please_rephrase"
+
+
+async def test_links_over_the_hourly_check_budget_are_kept_unchecked(
+    domain: dict[str, Any], fake_web: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINK_CHECK_BUDGET_PER_HOUR", "1")
+    get_settings.cache_clear()
+    text = ("hoaks di http://vt.tiktok.com/ZS8abc/ dan http://www.tiktok.com/@akun/video/"
+            "7301234567890")
+    slots, _ = await run_form(tracker(text, sender="banyak-tautan"), domain)
+    statuses = [check["status"] for check in slots["link_checks"]]
+    assert statuses == ["ok", "unchecked"]
+    assert len(slots["report_links"]) == 2  # nothing is lost, only not fetched
+    assert "petugas" in slots["link_checks"][1]["note"]
+    # Another sender has a budget of their own.
+    other, _ = await run_form(tracker("http://vt.tiktok.com/ZS8abc/", sender="orang-lain"),
+                              domain)
+    assert [check["status"] for check in other["link_checks"]] == ["ok"]
