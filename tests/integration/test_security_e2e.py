@@ -183,3 +183,13 @@ def test_after_erasure_no_file_but_the_reports_database_holds_the_text(
         if path.name.startswith("reports.db"):
             continue
         assert secret.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.slow
+def test_no_pseudonym_or_number_in_the_server_logs(assistant: Assistant,
+                                                   graph: FakeGraphApi) -> None:
+    whatsapp(assistant, graph, "halo")
+    for name in ("rasa.log", "actions.log"):
+        log = (assistant.log_dir / name).read_text(errors="replace")
+        assert "psn_" not in log, name
+        assert WA_ID not in log, name
