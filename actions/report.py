@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -30,6 +30,7 @@ from actions.services import (
     reporter_key,
 )
 from bot.categories import CATEGORIES, detect_category, get_category, label_for
+from bot.clock import Today, system_today
 from bot.dates import (
     format_date_id,
     format_relative_id,
@@ -68,6 +69,10 @@ SKIP_WORDS = frozenset(
      "tidak ada", "gak ada", "ga ada", "-", "tidak tau", "gatau", "gk tau", "anonim"}
 )
 NO_REPORTED_PARTY = "-"
+# Days a formal report may be filed after the violation became known (Perbawaslu
+# 7/2022 Pasal 8(3); UU 7/2017 counts working days, so calendar days are the
+# safe reading).
+FORMAL_REPORT_DAYS = 7
 NATIONAL = "nasional"
 
 REPORT_SLOTS = (
@@ -548,8 +553,22 @@ def idempotency_key(tracker: Tracker, key: str) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+def formal_deadline_label(known: str | None, today: date) -> str:
+    """The last day for a formal report, " (sampai 8 Desember 2026, 7 hari lagi)";
+    empty when the date the content became known is missing."""
+    if not known:
+        return ""
+    deadline = date.fromisoformat(known) + timedelta(days=FORMAL_REPORT_DAYS)
+    return f" (sampai {format_date_id(deadline)}, {format_relative_id(deadline, today)})"
+
+
 class ActionSubmitReport(Action):
-    """File the completed report durably, then tell the reporter the ticket code."""
+    """File the completed report durably, then tell the reporter the ticket code,
+    that it is informasi awal, and what a formal report needs and by when."""
+
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` dates the confirmation: the formal deadline and the election phase."""
+        self._today = today
 
     def name(self) -> str:
         return "action_submit_report"
@@ -557,7 +576,8 @@ class ActionSubmitReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        facts = template_values()
+        today = self._today()
+        facts = template_values(today)
         reset = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         if tracker.get_slot("consent_given") is False:
             dispatcher.utter_message(response="utter_consent_declined", **facts)
@@ -614,7 +634,13 @@ class ActionSubmitReport(Action):
             dispatcher.utter_message(response="utter_report_store_failed")
             return []
         logger.info("Report filed (created=%s, links=%d)", filed.created, len(links))
-        dispatcher.utter_message(response="utter_report_filed", ticket_code=filed.ticket_code)
+        dispatcher.utter_message(
+            response="utter_report_filed",
+            ticket_code=filed.ticket_code,
+            formal_deadline=formal_deadline_label(known, today),
+            report_phase_note=facts["report_phase_note"],
+            sigaplapor_url=facts["sigaplapor_url"],
+        )
         if filed.duplicate_links:
             dispatcher.utter_message(
                 response="utter_report_duplicate_links", count=len(filed.duplicate_links)
