@@ -195,6 +195,13 @@ async def test_today_the_schedule_answers_point_to_2029() -> None:
         assert _dates_in(text, 2024) == [], f"{topic} shows a 2024 date today: {text}"
 
 
+async def test_campus_campaigning_needs_permission_and_no_attributes() -> None:
+    text = await _answer("prohibited_places", TODAY)
+    assert "kampus" in text and "izin" in text and "tanpa atribut kampanye" in text
+    assert "Tempat ibadah tidak boleh" in text
+    assert "MK 65/PUU-XXI/2023" in text
+
+
 # The real calendar's Pemilu 2024, day by day.
 CYCLE = [
     # 3 days before the campaign

@@ -35,22 +35,13 @@ MAX_ANSWER_CHARS = 600
 MAX_BUTTON_TITLE_CHARS = 20
 MIN_EXAMPLES = 10
 
-# Answers that state no legal rule (practical help, contacts, the assistant's own
-# behaviour). Every other answer must end with a "Dasar:" line.
-NO_LEGAL_BASIS = {
-    "reporter_privacy",
-    "children_in_campaign",
-    "report_to_platform",
-    "bawaslu_contact",
-    "check_status_howto",
-}
-# Words that mean an answer states a rule, so it needs a "Dasar:" line.
-RULE_WORDS = re.compile(
-    r"\b(pasal|uu|pkpu|perbawaslu|skb|dilarang|wajib|penjara|denda|dipidana|pidana|"
-    r"sanksi|ancaman)\b",
-    re.IGNORECASE,
-)
 LEGAL_SOURCE = re.compile(r"\b(Pasal|UU|PKPU|Perbawaslu|SKB)\b")
+# Penalty articles of UU 7/2017 and the kind of penalty each one states
+# (campaign-rules notes, section 0): kurungan (detention) or penjara (prison).
+PENALTY_ARTICLES = {"492": "kurungan", "493": "kurungan", "494": "kurungan",
+                    "509": "kurungan", "521": "penjara", "523": "penjara"}
+KURUNGAN_PENALTY = "pidana kurungan paling lama 1 tahun dan denda paling banyak Rp12 juta"
+ARTICLE_NUMBERS = re.compile(r"\b(\d{3}[A-Z]?)\b")
 TYPED_DATE = re.compile(rf"\b\d{{1,2}}\s*(–|-)?\s*\d{{0,2}}\s*({MONTHS})\b", re.IGNORECASE)
 PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_]+)(?P<entities>\{.*\})?$")
 # Keyword names of CollectingDispatcher.utter_message that placeholders must not shadow.
@@ -236,25 +227,66 @@ def test_rendered_answer_fits_one_phone_screen(
 
 
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
-def test_legal_rules_end_with_a_dasar_line(
+def test_every_answer_ends_with_its_legal_basis(
     topic: str, responses: dict[str, Any], cycle: list[tuple[date, dict[str, str]]]
 ) -> None:
     for day, rendered in _rendered(responses, topic, cycle):
         lines = rendered.strip().splitlines()
         dasar = [i for i, line in enumerate(lines) if line.startswith("Dasar:")]
-        body = "\n".join(line for line in lines if not line.startswith("Dasar:"))
-        if topic in NO_LEGAL_BASIS:
-            assert not RULE_WORDS.search(body), (
-                f"utter_faq/{topic} states a rule ({RULE_WORDS.search(body).group(0)!r}): "
-                f"add a Dasar line and remove it from NO_LEGAL_BASIS"
-            )
-            continue
         assert dasar == [len(lines) - 1], (
             f"utter_faq/{topic} needs exactly one 'Dasar:' line, as its last line ({day})"
         )
         assert LEGAL_SOURCE.search(lines[-1]), (
             f"utter_faq/{topic}: the Dasar line names no Pasal/UU/PKPU/Perbawaslu/SKB"
         )
+
+
+def _penalty_kinds(dasar: str) -> set[str]:
+    """Kinds of penalty stated by the UU 7/2017 penalty articles a Dasar line cites."""
+    cited = set()
+    for part in dasar.split(";"):
+        if "UU 7/2017" in part:
+            cited |= {PENALTY_ARTICLES[n] for n in ARTICLE_NUMBERS.findall(part)
+                      if n in PENALTY_ARTICLES}
+    return cited
+
+
+@pytest.mark.parametrize("topic", FAQ_TOPICS)
+def test_penalties_use_the_words_of_the_article_cited(
+    topic: str, responses: dict[str, Any], values: dict[str, str]
+) -> None:
+    """Pasal 492/493/494/509 say pidana kurungan, 521/523 pidana penjara, with limits."""
+    for variation in _answer(responses, topic):
+        lines = interpolate_text(variation["text"], values).strip().splitlines()
+        body = " ".join(lines[:-1])
+        kinds = _penalty_kinds(lines[-1])
+        if "kurungan" in kinds:
+            assert KURUNGAN_PENALTY in body, (
+                f"utter_faq/{topic} cites a kurungan article: say 'pidana kurungan paling lama "
+                f"1 tahun dan denda paling banyak Rp12 juta'"
+            )
+        if kinds == {"kurungan"}:
+            assert "penjara" not in body, (
+                f"utter_faq/{topic} says penjara, but the article it cites says kurungan"
+            )
+        if "kurungan" not in kinds:
+            assert "kurungan" not in body, (
+                f"utter_faq/{topic} says kurungan without citing an article that says so"
+            )
+        # A maximum is a maximum: "paling lama 2 tahun", "paling banyak Rp24 juta"
+        # (a range such as "Rp200 juta–Rp1 miliar" states both ends).
+        for match in re.finditer(r"(\S+ \S+) (\d+ tahun|Rp\d+ (?:juta|miliar))\b(?!–)", body):
+            before, amount = match.groups()
+            assert before in ("paling lama", "paling banyak"), (
+                f"utter_faq/{topic}: {amount!r} without 'paling lama' / 'paling banyak'"
+            )
+
+
+def test_the_penalty_check_can_fail() -> None:
+    assert _penalty_kinds("Dasar: Pasal 280 ayat (2)–(3), 493, dan 494 UU 7/2017.") == {
+        "kurungan"}
+    assert _penalty_kinds("Dasar: Pasal 523 UU 7/2017; Pasal 187A UU 10/2016.") == {"penjara"}
+    assert _penalty_kinds("Dasar: Pasal 28 ayat (3) jo. Pasal 45A UU ITE.") == set()
 
 
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
