@@ -36,7 +36,6 @@ from bot.dates import (
     format_relative_id,
     is_past_deadline,
     parse_known_date,
-    today_wib,
 )
 from bot.election_facts import template_values
 from bot.link_checker import LinkChecker
@@ -108,6 +107,11 @@ def _too_many_failures(tracker: Tracker) -> bool:
 
 class ValidateReportForm(FormValidationAction):
     """Extracts and validates every field of the report form."""
+
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` is the day relative dates ("kemarin", "3 hari lalu") count from."""
+        super().__init__()
+        self._today = today
 
     def name(self) -> str:
         return "validate_report_form"
@@ -365,7 +369,7 @@ class ValidateReportForm(FormValidationAction):
         if tracker.get_slot("known_date") is not None or _is_control_message(tracker):
             return {}
         requested = tracker.get_slot("requested_slot") == "known_date"
-        today = today_wib()
+        today = self._today()
         parsed = parse_known_date(latest_text(tracker), today)
         if parsed is None:
             if requested:
@@ -502,14 +506,14 @@ class ActionAskRegion(Action):
         return []
 
 
-def report_summary_values(tracker: Tracker) -> dict[str, str]:
-    """Values that fill the summary shown before filing."""
+def report_summary_values(tracker: Tracker, today: date) -> dict[str, str]:
+    """Values that fill the summary shown before filing (`today` for "3 hari lalu")."""
     links = tracker.get_slot("report_links") or []
     known = tracker.get_slot("known_date")
     known_text = "-"
     if known:
         day = date.fromisoformat(known)
-        known_text = f"{format_date_id(day)} ({format_relative_id(day, today_wib())})"
+        known_text = f"{format_date_id(day)} ({format_relative_id(day, today)})"
     region = tracker.get_slot("region")
     party = tracker.get_slot("reported_party")
     evidence = tracker.get_slot("evidence") or []
@@ -530,6 +534,10 @@ def report_summary_values(tracker: Tracker) -> dict[str, str]:
 class ActionAskReportConfirmed(Action):
     """Show the summary and ask to send, change one field, or cancel."""
 
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` is the day the summary's "3 hari lalu" counts from."""
+        self._today = today
+
     def name(self) -> str:
         return "action_ask_report_confirmed"
 
@@ -537,7 +545,8 @@ class ActionAskReportConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(
-            response="utter_ask_report_confirmed", **report_summary_values(tracker)
+            response="utter_ask_report_confirmed",
+            **report_summary_values(tracker, self._today()),
         )
         return []
 

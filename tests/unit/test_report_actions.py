@@ -418,3 +418,18 @@ async def test_status_reply_uses_the_same_calendar(domain: dict[str, Any]) -> No
     assert replies[date(2024, 2, 14)].startswith(
         f"Hari ini hari pemungutan suara Pemilu 2024.\nStatus laporan {code}:")
     assert replies[date(2026, 12, 1)].startswith(f"Status laporan {code}:")
+
+
+async def test_relative_dates_count_from_the_form_clock(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    asked = tracker("kemarin", {"requested_slot": "known_date", "consent_given": True},
+                    intent="inform")
+    events = await ValidateReportForm(today=fixed_day(date(2024, 2, 12))).run(
+        dispatcher, asked, domain)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["known_date"] == "2024-02-11"
+    summary = CollectingDispatcher()
+    filled = {"known_date": "2024-02-11", "report_links": ["https://x.com/a/status/1"]}
+    await ActionAskReportConfirmed(today=fixed_day(date(2024, 2, 14))).run(
+        summary, tracker("lewati", filled), domain)
+    assert summary.messages[0]["known_date_label"] == "11 Februari 2024 (3 hari lalu)"
