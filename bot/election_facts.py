@@ -210,8 +210,10 @@ def _read_yaml(path: Path) -> Any:
         raise CalendarError(f"{path} is not valid YAML: {exc}") from exc
 
 
-def load_facts(path: Path = FACTS_PATH, wording_path: Path = WORDING_PATH) -> ElectionFacts:
-    """Read and validate the calendar and its wording."""
+def load_facts(path: Path | None = None, wording_path: Path | None = None) -> ElectionFacts:
+    """Read and validate the calendar and its wording (default: the project's files)."""
+    path = FACTS_PATH if path is None else path
+    wording_path = WORDING_PATH if wording_path is None else wording_path
     facts = parse_facts(_read_yaml(path), _read_yaml(wording_path), str(path),
                         str(wording_path))
     logger.debug("Loaded %d elections and %d contacts from %s",
@@ -222,7 +224,7 @@ def load_facts(path: Path = FACTS_PATH, wording_path: Path = WORDING_PATH) -> El
 @lru_cache(maxsize=1)
 def cached_facts() -> ElectionFacts:
     """The project's facts, read once per process."""
-    return load_facts(FACTS_PATH, WORDING_PATH)
+    return load_facts()
 
 
 def template_values(day: date) -> dict[str, str]:
