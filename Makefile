@@ -44,8 +44,9 @@ shell: $(STAMP) $(MODEL) ## Chat in the terminal (rasa shell, with the action se
 	 $(BIN)/python -m bot.wait_ready http://127.0.0.1:$(ACTION_PORT)/health --timeout 120 && \
 	 $(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
 
-validate: $(STAMP) ## Check training data and domain for errors and warnings
+validate: $(STAMP) ## Check training data, domain and the election calendar for errors and warnings
 	$(BIN)/rasa data validate --fail-on-warnings
+	$(BIN)/python scripts/preview_answers.py --check
 
 test-unit: $(STAMP) ## Run pytest (needs the trained model for integration tests)
 	$(BIN)/python -m pytest -q

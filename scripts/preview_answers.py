@@ -1,6 +1,7 @@
 """Show what the date-dependent answers say on a given day, from the project's files.
 
 Usage: python scripts/preview_answers.py [2029-02-12] [--topic quiet_period ...]
+       python scripts/preview_answers.py --check   (only validate the files; `make validate`)
 
 Reads bot/resources/elections.yml and calendar_wording.yml (a mistake in them is
 reported with the election and phase it concerns), then prints where the day
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="YYYY-MM-DD (default: today in WIB)")
     parser.add_argument("--topic", action="append", default=None,
                         help=f"FAQ topic to show (default: {', '.join(DATE_TOPICS)})")
+    parser.add_argument("--check", action="store_true",
+                        help="only validate the calendar files and say so")
     args = parser.parse_args(argv)
     day = args.day or today_wib()
     try:
@@ -48,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except CalendarError as error:
         print(f"The calendar has a mistake: {error}", file=sys.stderr)
         return 1
+    if args.check:
+        print(f"Election calendar OK: {len(facts.calendar.elections)} elections")
+        return 0
 
     calendar = facts.calendar
     print(f"Day: {day.isoformat()}")

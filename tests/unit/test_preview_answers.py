@@ -31,8 +31,13 @@ def test_preview_reports_a_calendar_mistake(
     text = election_facts.FACTS_PATH.read_text(encoding="utf-8")
     broken.write_text(text.replace("voting: 2024-02-14", "voting: 2024-02-12"), encoding="utf-8")
     monkeypatch.setattr(election_facts, "FACTS_PATH", broken)
-    assert main(["2026-12-01"]) == 1
+    assert main(["--check"]) == 1
     assert "pemilu2024: phases overlap: voting (2024-02-12)" in capsys.readouterr().err
+
+
+def test_check_only_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--check"]) == 0
+    assert capsys.readouterr().out.startswith("Election calendar OK: ")
 
 
 def test_unknown_topic_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
