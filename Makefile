@@ -19,7 +19,7 @@ export PYTHONHASHSEED := 0
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
                 $(shell find bot/nlu -type f 2>/dev/null)
 
-.PHONY: help setup system-deps run train shell test test-unit test-stories test-nlu validate lint eval-nlu bench clean lock
+.PHONY: help setup system-deps run train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,8 +44,9 @@ shell: $(STAMP) $(MODEL) ## Chat in the terminal (rasa shell, with the action se
 	 $(BIN)/python -m bot.wait_ready http://127.0.0.1:$(ACTION_PORT)/health --timeout 120 && \
 	 $(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
 
-validate: $(STAMP) ## Check training data and domain for errors and warnings
+validate: $(STAMP) ## Check training data, domain and the election calendar for errors and warnings
 	$(BIN)/rasa data validate --fail-on-warnings
+	$(BIN)/python scripts/preview_answers.py --check
 
 test-unit: $(STAMP) ## Run pytest (needs the trained model for integration tests)
 	$(BIN)/python -m pytest -q
@@ -74,6 +75,9 @@ eval-nlu: $(STAMP) ## Compare 3 NLU pipelines on the test set and by 5-fold CV (
 
 bench: $(STAMP) $(MODEL) ## Measure start-up, REST round trips (medians over several runs)
 	$(BIN)/python scripts/bench.py --runs 3
+
+preview: $(STAMP) ## Show the date-dependent FAQ answers on DAY=YYYY-MM-DD (default: today, WIB)
+	$(BIN)/python scripts/preview_answers.py $(DAY)
 
 lint: $(STAMP) ## Lint Python code with ruff
 	$(BIN)/ruff check bot actions channels tests scripts

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.clock import Today, system_today
 from bot.election_facts import template_values
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class ActionCancel(Action):
 class ActionHumanHandoff(Action):
     """Give the official contact channels; there is no fake live hand-off."""
 
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` gives the date the placeholder values are computed for."""
+        self._today = today
+
     def name(self) -> str:
         return "action_human_handoff"
 
@@ -58,5 +63,5 @@ class ActionHumanHandoff(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_human_handoff", **template_values())
+        dispatcher.utter_message(response="utter_human_handoff", **template_values(self._today()))
         return []

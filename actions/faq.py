@@ -1,7 +1,8 @@
-"""Answers to campaign-rules questions, filled in with the current election facts.
+"""Answers to campaign-rules questions, filled in with the election calendar for today.
 
 The answers themselves are responses `utter_faq/<topic>` in
-`data/faq/responses.yml`; this action only decides which one to send.
+`data/faq/responses.yml`; this action only decides which one to send and fills
+its placeholders for the day in WIB (`bot.election_facts.template_values`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.clock import Today, system_today
 from bot.election_facts import template_values
 from bot.intents import FAQ_INTENT, FAQ_TOPICS
 
@@ -79,6 +81,10 @@ def faq_topic(latest_message: dict[str, Any]) -> tuple[str | None, float]:
 class ActionAnswerFaq(Action):
     """Answer the FAQ topic the user asked about, or ask them to rephrase."""
 
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` gives the date the answers are computed for (tests freeze it)."""
+        self._today = today
+
     def name(self) -> str:
         """The action name used in domain.yml and rules."""
         return "action_answer_faq"
@@ -86,12 +92,14 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Send `utter_faq/<topic>` with the election facts, or `utter_faq_not_sure`."""
+        """Send `utter_faq/<topic>` with today's election facts, or `utter_faq_not_sure`."""
         topic, confidence = faq_topic(tracker.latest_message or {})
         if topic not in FAQ_TOPICS or confidence < MIN_SELECTOR_CONFIDENCE:
             logger.info("FAQ topic unclear (topic=%s, confidence=%.2f)", topic, confidence)
             dispatcher.utter_message(response=NOT_SURE_RESPONSE)
             return []
         logger.debug("Answering FAQ topic %s (confidence=%.2f)", topic, confidence)
-        dispatcher.utter_message(response=f"utter_{FAQ_INTENT}/{topic}", **template_values())
+        dispatcher.utter_message(
+            response=f"utter_{FAQ_INTENT}/{topic}", **template_values(self._today())
+        )
         return []

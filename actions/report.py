@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -33,12 +33,12 @@ from actions.services import (
     reporter_key,
 )
 from bot.categories import CATEGORIES, detect_category, get_category, label_for
+from bot.clock import Today, system_today
 from bot.dates import (
     format_date_id,
     format_relative_id,
     is_past_deadline,
     parse_known_date,
-    today_wib,
 )
 from bot.election_facts import template_values
 from bot.link_checker import LinkChecker, LinkCheckResult
@@ -71,6 +71,10 @@ SKIP_WORDS = frozenset(
      "tidak ada", "gak ada", "ga ada", "-", "tidak tau", "gatau", "gk tau", "anonim"}
 )
 NO_REPORTED_PARTY = "-"
+# Days a formal report may be filed after the violation became known (Perbawaslu
+# 7/2022 Pasal 8(3); UU 7/2017 counts working days, so calendar days are the
+# safe reading).
+FORMAL_REPORT_DAYS = 7
 NATIONAL = "nasional"
 
 REPORT_SLOTS = (
@@ -106,6 +110,11 @@ def _too_many_failures(tracker: Tracker) -> bool:
 
 class ValidateReportForm(FormValidationAction):
     """Extracts and validates every field of the report form."""
+
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` is the day relative dates ("kemarin", "3 hari lalu") count from."""
+        super().__init__()
+        self._today = today
 
     def name(self) -> str:
         return "validate_report_form"
@@ -371,7 +380,7 @@ class ValidateReportForm(FormValidationAction):
         if tracker.get_slot("known_date") is not None or _is_control_message(tracker):
             return {}
         requested = tracker.get_slot("requested_slot") == "known_date"
-        today = today_wib()
+        today = self._today()
         parsed = await extract(parse_known_date, latest_text(tracker), today, default=None)
         if parsed is None:
             if requested:
@@ -508,14 +517,14 @@ class ActionAskRegion(Action):
         return []
 
 
-def report_summary_values(tracker: Tracker) -> dict[str, str]:
-    """Values that fill the summary shown before filing."""
+def report_summary_values(tracker: Tracker, today: date) -> dict[str, str]:
+    """Values that fill the summary shown before filing (`today` for "3 hari lalu")."""
     links = tracker.get_slot("report_links") or []
     known = tracker.get_slot("known_date")
     known_text = "-"
     if known:
         day = date.fromisoformat(known)
-        known_text = f"{format_date_id(day)} ({format_relative_id(day, today_wib())})"
+        known_text = f"{format_date_id(day)} ({format_relative_id(day, today)})"
     region = tracker.get_slot("region")
     party = tracker.get_slot("reported_party")
     evidence = tracker.get_slot("evidence") or []
@@ -536,6 +545,10 @@ def report_summary_values(tracker: Tracker) -> dict[str, str]:
 class ActionAskReportConfirmed(Action):
     """Show the summary and ask to send, change one field, or cancel."""
 
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` is the day the summary's "3 hari lalu" counts from."""
+        self._today = today
+
     def name(self) -> str:
         return "action_ask_report_confirmed"
 
@@ -543,7 +556,8 @@ class ActionAskReportConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(
-            response="utter_ask_report_confirmed", **report_summary_values(tracker)
+            response="utter_ask_report_confirmed",
+            **report_summary_values(tracker, self._today()),
         )
         return []
 
@@ -559,8 +573,22 @@ def idempotency_key(tracker: Tracker, key: str) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+def formal_deadline_label(known: str | None, today: date) -> str:
+    """The last day for a formal report, " (sampai 8 Desember 2026, 7 hari lagi)";
+    empty when the date the content became known is missing."""
+    if not known:
+        return ""
+    deadline = date.fromisoformat(known) + timedelta(days=FORMAL_REPORT_DAYS)
+    return f" (sampai {format_date_id(deadline)}, {format_relative_id(deadline, today)})"
+
+
 class ActionSubmitReport(Action):
-    """File the completed report durably, then tell the reporter the ticket code."""
+    """File the completed report durably, then tell the reporter the ticket code,
+    that it is informasi awal, and what a formal report needs and by when."""
+
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` dates the confirmation: the formal deadline and the election phase."""
+        self._today = today
 
     def name(self) -> str:
         return "action_submit_report"
@@ -568,7 +596,8 @@ class ActionSubmitReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        facts = template_values()
+        today = self._today()
+        facts = template_values(today)
         reset = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         if tracker.get_slot("consent_given") is False:
             dispatcher.utter_message(response="utter_consent_declined", **facts)
@@ -625,7 +654,13 @@ class ActionSubmitReport(Action):
             dispatcher.utter_message(response="utter_report_store_failed")
             return []
         logger.info("Report filed (created=%s, links=%d)", filed.created, len(links))
-        dispatcher.utter_message(response="utter_report_filed", ticket_code=filed.ticket_code)
+        dispatcher.utter_message(
+            response="utter_report_filed",
+            ticket_code=filed.ticket_code,
+            formal_deadline=formal_deadline_label(known, today),
+            report_phase_note=facts["report_phase_note"],
+            sigaplapor_url=facts["sigaplapor_url"],
+        )
         if filed.duplicate_links:
             dispatcher.utter_message(
                 response="utter_report_duplicate_links", count=len(filed.duplicate_links)

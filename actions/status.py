@@ -14,7 +14,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.services import get_store, latest_text, reporter_key
 from bot.categories import label_for
+from bot.clock import Today, system_today
 from bot.dates import WIB, format_date_id
+from bot.election_facts import template_values
 from bot.evidence import EvidenceFile, delete_evidence
 from bot.privacy import ERASURE_SLOT
 from bot.status_labels import status_label
@@ -42,6 +44,10 @@ def _ticket_from(tracker: Tracker) -> str | None:
 class ActionCheckStatus(Action):
     """Show one report's status to its reporter, or list the reporter's reports."""
 
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` places the reply in the election calendar (masa tenang, voting day)."""
+        self._today = today
+
     def name(self) -> str:
         return "action_check_status"
 
@@ -59,6 +65,7 @@ class ActionCheckStatus(Action):
                 return []
             dispatcher.utter_message(
                 response="utter_report_status",
+                now_alert=template_values(self._today())["now_alert"],
                 ticket_code=status.ticket_code,
                 status_label=status_label(status.status),
                 category_label=label_for(status.category),
@@ -83,6 +90,10 @@ class ActionNluFallback(Action):
     """Low NLU confidence: a message with a ticket code is still a status check;
     anything else is asked again, with the menu."""
 
+    def __init__(self, today: Today = system_today) -> None:
+        """`today` is handed on to the status look-up."""
+        self._today = today
+
     def name(self) -> str:
         return "action_nlu_fallback"
 
@@ -91,7 +102,7 @@ class ActionNluFallback(Action):
     ) -> list[EventType]:
         if find_ticket_codes(latest_text(tracker)):
             logger.info("Low-confidence message with a ticket code: checking its status")
-            return await ActionCheckStatus().run(dispatcher, tracker, domain)
+            return await ActionCheckStatus(self._today).run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_please_rephrase")
         return []
 

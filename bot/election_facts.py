@@ -1,18 +1,27 @@
-"""Election dates, numbers and contacts from `bot/resources/elections.yml`.
+"""Placeholder values for answers: the election calendar on a given day, rules, contacts.
 
-Responses refer to these facts with placeholders such as `{pemilu_quiet_period}`;
-Rasa fills a placeholder from the keyword arguments an action passes to
-`dispatcher.utter_message(response=..., **template_values())`.
+Responses refer to facts with placeholders such as `{campaign_schedule}`; Rasa
+fills a placeholder from the keyword arguments an action passes to
+`dispatcher.utter_message(response=..., **template_values(today))`.
 
-`template_values()` returns flat, snake_case keys, all strings:
+`template_values(day)` returns flat, snake_case keys, all strings:
 
 - contacts, one key per entry of `contacts:` (e.g. `bawaslu_whatsapp`);
-- for each kind of election (`pemilu`, `pilkada`) the election `current:` points
-  at, prefixed with the kind: `pemilu_name` ("Pemilu 2024"), `pemilu_campaign_period`
-  ("28 November 2023 – 10 Februari 2024"), `pemilu_voting_day`, ...
+- `<phase>_schedule` for every phase and window of `bot.election_calendar`
+  (`campaign_schedule`, `quiet_period_schedule`, `ads_schedule`, ...): what
+  matters about those dates on that day, in Indonesian;
+- lines that are empty on most days and end with a line break otherwise:
+  `now_alert` (masa tenang or voting day, said first), `between_note` (no phase
+  running), `rules_note` (the rules quoted belong to an earlier election),
+  `report_phase_note` (for report confirmations);
+- per kind (`pemilu`, `pilkada`), the rules of the election answers cite on
+  that day (`bot.election_calendar.Calendar.rules_election`):
+  `pemilu_rules_election` ("Pemilu 2024"), `pemilu_campaign_regulation`,
+  `pemilu_social_media_accounts`, ...
 
-The file is read on the first call, not at import, and then cached. The next
-election needs a change in the YAML file only.
+The files are read on the first call, not at import, and then cached; the
+values are computed for the day asked. New election dates need a change in
+`bot/resources/elections.yml` only.
 """
 
 from __future__ import annotations
@@ -20,43 +29,44 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.dates import format_date_id, format_range_id
+from bot.calendar_wording import Wording, parse_wording
+from bot.election_calendar import (
+    KINDS,
+    PHASES,
+    WINDOWS,
+    Calendar,
+    CalendarError,
+    Election,
+    as_mapping,
+    as_text,
+    parse_calendar,
+)
 from bot.settings import RESOURCES_DIR
 
 logger = logging.getLogger(__name__)
 
 FACTS_PATH = RESOURCES_DIR / "elections.yml"
+WORDING_PATH = RESOURCES_DIR / "calendar_wording.yml"
 
-ELECTION_KINDS: tuple[str, ...] = ("pemilu", "pilkada")
+# Rules of one election (the `rules:` block), quoted by answers as <kind>_<field>.
+REQUIRED_RULE_TEXT: tuple[str, ...] = (
+    "campaign_regulation", "social_media_rule", "quiet_period_rule",
+)
+REQUIRED_RULE_INTS: tuple[str, ...] = ("social_media_accounts",)
+OPTIONAL_RULE_INTS: tuple[str, ...] = ("social_media_register_days_before",)
+RULE_FIELDS = frozenset(REQUIRED_RULE_TEXT + REQUIRED_RULE_INTS + OPTIONAL_RULE_INTS)
 
-# Fields of one election block. Ranges are (start, end) pairs rendered as one
-# `<kind>_<range>_period` value plus the two single dates.
-REQUIRED_DATE_FIELDS: tuple[str, ...] = (
-    "campaign_start", "campaign_end", "ads_start", "ads_end",
-    "quiet_start", "quiet_end", "voting_day",
-)
-OPTIONAL_DATE_FIELDS: tuple[str, ...] = (
-    "rallies_start", "rallies_end", "social_media_deactivate_by",
-)
-REQUIRED_INT_FIELDS: tuple[str, ...] = ("social_media_accounts",)
-OPTIONAL_INT_FIELDS: tuple[str, ...] = ("social_media_register_days_before",)
-REQUIRED_TEXT_FIELDS: tuple[str, ...] = (
-    "name", "campaign_regulation", "social_media_rule", "quiet_period_rule",
-)
-OPTIONAL_TEXT_FIELDS: tuple[str, ...] = ("social_media_deactivate_time",)
-RANGES: tuple[str, ...] = ("campaign", "ads", "rallies", "quiet")
-
-KNOWN_ELECTION_FIELDS = frozenset(
-    REQUIRED_DATE_FIELDS + OPTIONAL_DATE_FIELDS + REQUIRED_INT_FIELDS
-    + OPTIONAL_INT_FIELDS + REQUIRED_TEXT_FIELDS + OPTIONAL_TEXT_FIELDS
-)
+# Lines that are empty on most days.
+NOTE_KEYS: tuple[str, ...] = ("now_alert", "between_note", "rules_note", "report_phase_note")
+SCHEDULE_KEYS: tuple[str, ...] = tuple(f"{name}_schedule" for name in PHASES + WINDOWS)
 
 # Contacts other modules' responses rely on; the file may hold more.
 REQUIRED_CONTACTS: tuple[str, ...] = (
@@ -64,125 +74,44 @@ REQUIRED_CONTACTS: tuple[str, ...] = (
     "komdigi_report_url",
 )
 
-# Keys every caller may rely on (the lead's responses use these).
-REQUIRED_KEYS: tuple[str, ...] = (*REQUIRED_CONTACTS, "pemilu_name", "pilkada_name")
+# Keys every caller may rely on, whatever the day.
+REQUIRED_KEYS: tuple[str, ...] = (
+    *REQUIRED_CONTACTS, *SCHEDULE_KEYS, *NOTE_KEYS,
+    *(f"{kind}_rules_election" for kind in KINDS),
+    *(f"{kind}_{name}" for kind in KINDS for name in REQUIRED_RULE_TEXT + REQUIRED_RULE_INTS),
+)
+TOP_LEVEL = frozenset({"elections", "contacts"})
 
 # Same placeholder syntax as rasa.core.nlg.interpolator.interpolate_text.
 _PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-_TIME = re.compile(r"^([01]?\d|2[0-3])\.[0-5]\d (WIB|WITA|WIT)$")
-
-
-class ElectionFactsError(ValueError):
-    """The facts file is missing a key or holds a value of the wrong kind."""
-
-
-def _as_date(value: Any, where: str) -> date:
-    """An ISO date from YAML (already a `date`, or a quoted 'YYYY-MM-DD')."""
-    if isinstance(value, datetime):
-        raise ElectionFactsError(f"{where} must be a date without a time, got {value!r}")
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ElectionFactsError(
-            f"{where} must be an ISO date (YYYY-MM-DD), got {value!r}"
-        ) from exc
 
 
 def _as_int(value: Any, where: str) -> int:
     """A positive whole number."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ElectionFactsError(f"{where} must be a positive whole number, got {value!r}")
+        raise CalendarError(f"{where} must be a positive whole number, got {value!r}")
     return value
 
 
-def _as_text(value: Any, where: str) -> str:
-    """Non-empty text (numbers must be quoted so that no leading 0 is lost)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ElectionFactsError(
-            f"{where} must be non-empty text (put numbers in quotes), got {value!r}"
-        )
-    if "{" in value or "}" in value:
-        raise ElectionFactsError(f"{where} must not contain {{ or }}, got {value!r}")
-    return value.strip()
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ElectionFactsError(f"{where} must be a mapping (key: value lines)")
-    return value
-
-
-def _check_order(dates: Mapping[str, date], where: str) -> None:
-    """Dates must follow the order of an election's stages."""
-
-    def before(first: str, second: str, strictly: bool) -> None:
-        if first not in dates or second not in dates:
-            return
-        a, b = dates[first], dates[second]
-        if a > b or (strictly and a == b):
-            word = "before" if strictly else "on or before"
-            raise ElectionFactsError(
-                f"{where}.{first} ({a.isoformat()}) must be {word} "
-                f"{where}.{second} ({b.isoformat()})"
-            )
-
-    for name in RANGES:
-        before(f"{name}_start", f"{name}_end", strictly=False)
-    for name in ("ads", "rallies"):
-        before("campaign_start", f"{name}_start", strictly=False)
-        before(f"{name}_end", "campaign_end", strictly=False)
-    before("campaign_end", "quiet_start", strictly=True)
-    before("quiet_end", "voting_day", strictly=True)
-    before("social_media_deactivate_by", "quiet_start", strictly=True)
-
-
-def _election_values(election: Mapping[str, Any], where: str) -> dict[str, str]:
-    """Validate one election block; return its values without the kind prefix."""
-    unknown = sorted(set(election) - KNOWN_ELECTION_FIELDS)
+def _rule_values(election: Election, where: str) -> dict[str, str]:
+    """Validate an election's `rules:` block; return it as text values."""
+    rules = election.rules
+    unknown = sorted(str(key) for key in set(rules) - RULE_FIELDS)
     if unknown:
-        raise ElectionFactsError(
+        raise CalendarError(
             f"{where} has unknown field(s) {', '.join(unknown)}; "
-            f"known fields: {', '.join(sorted(KNOWN_ELECTION_FIELDS))}"
+            f"known fields: {', '.join(sorted(RULE_FIELDS))}"
         )
-    for field in REQUIRED_DATE_FIELDS + REQUIRED_INT_FIELDS + REQUIRED_TEXT_FIELDS:
-        if election.get(field) is None:
-            raise ElectionFactsError(f"{where}.{field} is missing")
-    for first, second in (("rallies_start", "rallies_end"),
-                          ("social_media_deactivate_by", "social_media_deactivate_time")):
-        if (election.get(first) is None) != (election.get(second) is None):
-            raise ElectionFactsError(f"{where}.{first} and {where}.{second} go together")
-
-    dates = {
-        field: _as_date(election[field], f"{where}.{field}")
-        for field in REQUIRED_DATE_FIELDS + OPTIONAL_DATE_FIELDS
-        if election.get(field) is not None
-    }
-    _check_order(dates, where)
-
     values: dict[str, str] = {}
-    for field, day in dates.items():
-        values[field] = format_date_id(day)
-    for name in RANGES:
-        if f"{name}_start" in dates:
-            values[f"{name}_period"] = format_range_id(dates[f"{name}_start"], dates[f"{name}_end"])
-    for field in REQUIRED_INT_FIELDS + OPTIONAL_INT_FIELDS:
-        if election.get(field) is not None:
-            values[field] = str(_as_int(election[field], f"{where}.{field}"))
-    for field in REQUIRED_TEXT_FIELDS + OPTIONAL_TEXT_FIELDS:
-        if election.get(field) is not None:
-            values[field] = _as_text(election[field], f"{where}.{field}")
-
-    deadline_time = values.pop("social_media_deactivate_time", None)
-    if deadline_time is not None:
-        if not _TIME.match(deadline_time):
-            raise ElectionFactsError(
-                f"{where}.social_media_deactivate_time must look like \"23.59 WIB\", "
-                f"got {deadline_time!r}"
-            )
-        values["social_media_deactivate_by"] += f" pukul {deadline_time}"
+    for name in REQUIRED_RULE_TEXT + REQUIRED_RULE_INTS:
+        if rules.get(name) is None:
+            raise CalendarError(f"{where}.{name} is missing")
+    for name in REQUIRED_RULE_TEXT:
+        values[name] = as_text(rules[name], f"{where}.{name}")
+    for name in REQUIRED_RULE_INTS + OPTIONAL_RULE_INTS:
+        if rules.get(name) is not None:
+            values[name] = str(_as_int(rules[name], f"{where}.{name}"))
     return values
 
 
@@ -190,83 +119,122 @@ def _contact_values(contacts: Mapping[str, Any], where: str) -> dict[str, str]:
     """Validate the contacts section; return it as placeholder values."""
     for field in REQUIRED_CONTACTS:
         if contacts.get(field) is None:
-            raise ElectionFactsError(f"{where}.{field} is missing")
+            raise CalendarError(f"{where}.{field} is missing")
+    taken = set(SCHEDULE_KEYS) | set(NOTE_KEYS)
     values: dict[str, str] = {}
     for key, value in contacts.items():
         if not isinstance(key, str) or not _IDENTIFIER.match(key):
-            raise ElectionFactsError(
+            raise CalendarError(
                 f"{where}.{key} is not a valid name: use lower_case_with_underscores"
             )
-        if key.startswith(tuple(f"{kind}_" for kind in ELECTION_KINDS)):
-            raise ElectionFactsError(
+        if key.startswith(tuple(f"{kind}_" for kind in KINDS)):
+            raise CalendarError(
                 f"{where}.{key} must not start with an election kind "
-                f"({', '.join(ELECTION_KINDS)}): those names are taken by election facts"
+                f"({', '.join(KINDS)}): those names are taken by election rules"
             )
-        values[key] = _as_text(value, f"{where}.{key}")
+        if key in taken:
+            raise CalendarError(f"{where}.{key} is taken by a calendar placeholder")
+        values[key] = as_text(value, f"{where}.{key}")
     if "@" not in values["bawaslu_email"]:
-        raise ElectionFactsError(f"{where}.bawaslu_email must be an e-mail address")
+        raise CalendarError(f"{where}.bawaslu_email must be an e-mail address")
     return values
 
 
-def parse_facts(raw: Any, source: str = "elections.yml") -> dict[str, str]:
-    """Validate parsed YAML content; return the flat placeholder values.
+def _line(text: str) -> str:
+    """A note as a line of its own: empty, or the text and a line break."""
+    return f"{text}\n" if text else ""
 
-    Every election under `elections:` is validated (not only the current ones),
-    so a block prepared for the next election is checked as soon as it is added.
-    """
-    root = _mapping(raw, source)
-    current = _mapping(root.get("current"), f"{source}: current")
-    elections = _mapping(root.get("elections"), f"{source}: elections")
-    contacts = _mapping(root.get("contacts"), f"{source}: contacts")
 
-    per_election = {
-        str(key): _election_values(_mapping(block, f"{source}: elections.{key}"),
-                                   f"{source}: elections.{key}")
-        for key, block in elections.items()
+@dataclass(frozen=True)
+class ElectionFacts:
+    """The validated calendar, its wording and the contacts."""
+
+    calendar: Calendar
+    wording: Wording
+    contacts: Mapping[str, str]
+    rules: Mapping[str, Mapping[str, str]]  # election key -> rule values
+
+    def values_for(self, day: date) -> dict[str, str]:
+        """Every placeholder value for `day` (a date in WIB)."""
+        values = dict(self.contacts)
+        for kind in KINDS:
+            election = self.calendar.rules_election(kind, day)
+            if election is None:  # parse_facts makes sure this cannot happen
+                raise CalendarError(f"no {kind} election has rules")
+            values[f"{kind}_rules_election"] = election.name
+            values.update({f"{kind}_{k}": v for k, v in self.rules[election.key].items()})
+        for name in PHASES + WINDOWS:
+            values[f"{name}_schedule"] = self.wording.schedule(self.calendar, name, day)
+        values["now_alert"] = _line(self.wording.alerts(self.calendar, day))
+        values["between_note"] = _line(self.wording.between_note(self.calendar, day))
+        values["rules_note"] = _line(self.wording.rules_note(self.calendar, day))
+        values["report_phase_note"] = _line(self.wording.report_notes(self.calendar, day))
+        return values
+
+
+def parse_facts(raw: Any, wording_raw: Any, source: str = "elections.yml",
+                wording_source: str = "calendar_wording.yml") -> ElectionFacts:
+    """Validate parsed YAML content of both files."""
+    root = as_mapping(raw, source)
+    if "current" in root:
+        raise CalendarError(
+            f"{source}: current: is no longer used: the assistant works out which "
+            f"election and phase apply from today's date. Remove it."
+        )
+    unknown = sorted(str(key) for key in set(root) - TOP_LEVEL)
+    if unknown:
+        raise CalendarError(f"{source} has unknown section(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(TOP_LEVEL))}")
+    calendar = parse_calendar(root.get("elections"), f"{source}: elections")
+    rules = {
+        e.key: _rule_values(e, f"{source}: elections.{e.key}.rules")
+        for e in calendar.elections if e.rules
     }
-    values: dict[str, str] = {}
-    for kind in ELECTION_KINDS:
-        key = current.get(kind)
-        if not key:
-            raise ElectionFactsError(f"{source}: current.{kind} is missing")
-        if str(key) not in per_election:
-            raise ElectionFactsError(
-                f"{source}: current.{kind} names '{key}', which is not under elections "
-                f"(have: {', '.join(sorted(per_election))})"
-            )
-        values.update({f"{kind}_{name}": value for name, value in per_election[str(key)].items()})
-    values.update(_contact_values(contacts, f"{source}: contacts"))
-    return values
+    for kind in KINDS:
+        if not any(e.rules for e in calendar.of_kind(kind)):
+            raise CalendarError(f"{source}: no {kind} election has rules:")
+    contacts = _contact_values(as_mapping(root.get("contacts"), f"{source}: contacts"),
+                               f"{source}: contacts")
+    wording = parse_wording(wording_raw, wording_source)
+    return ElectionFacts(calendar=calendar, wording=wording, contacts=contacts, rules=rules)
 
 
-def load_facts(path: Path = FACTS_PATH) -> dict[str, str]:
-    """Read and validate a facts file; return the flat placeholder values."""
+def _read_yaml(path: Path) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ElectionFactsError(f"{path} does not exist") from exc
+        raise CalendarError(f"{path} does not exist") from exc
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ElectionFactsError(f"{path} is not valid YAML: {exc}") from exc
-    values = parse_facts(raw, str(path))
-    logger.debug("Loaded %d election facts from %s", len(values), path)
-    return values
+        raise CalendarError(f"{path} is not valid YAML: {exc}") from exc
+
+
+def load_facts(path: Path | None = None, wording_path: Path | None = None) -> ElectionFacts:
+    """Read and validate the calendar and its wording (default: the project's files)."""
+    path = FACTS_PATH if path is None else path
+    wording_path = WORDING_PATH if wording_path is None else wording_path
+    facts = parse_facts(_read_yaml(path), _read_yaml(wording_path), str(path),
+                        str(wording_path))
+    logger.debug("Loaded %d elections and %d contacts from %s",
+                 len(facts.calendar.elections), len(facts.contacts), path)
+    return facts
 
 
 @lru_cache(maxsize=1)
-def _cached_values() -> Mapping[str, str]:
-    return load_facts(FACTS_PATH)
+def cached_facts() -> ElectionFacts:
+    """The project's facts, read once per process."""
+    return load_facts()
 
 
-def template_values() -> dict[str, str]:
-    """The placeholder values for responses (the file is read once per process)."""
-    return dict(_cached_values())
+def template_values(day: date) -> dict[str, str]:
+    """The placeholder values for responses on `day` (the files are read once)."""
+    return cached_facts().values_for(day)
 
 
 def clear_cache() -> None:
-    """Forget the cached facts so the next call re-reads the file (tests, reloads)."""
-    _cached_values.cache_clear()
+    """Forget the cached facts so the next call re-reads the files (tests, reloads)."""
+    cached_facts.cache_clear()
 
 
 def placeholders_in(text: str) -> set[str]:

@@ -1,9 +1,10 @@
-"""Election facts: Indonesian formatting, validation of the YAML file, caching."""
+"""Election facts: the files, their validation, and the values for a day in the cycle."""
 
 from __future__ import annotations
 
 import copy
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,13 @@ import pytest
 import yaml
 
 from bot import election_facts
+from bot.election_calendar import CalendarError
 from bot.election_facts import (
+    FACTS_PATH,
+    NOTE_KEYS,
     REQUIRED_KEYS,
-    ElectionFactsError,
+    WORDING_PATH,
+    ElectionFacts,
     clear_cache,
     load_facts,
     parse_facts,
@@ -21,154 +26,181 @@ from bot.election_facts import (
     template_values,
 )
 
-VALID: dict[str, Any] = {
-    "current": {"pemilu": "pemilu2024", "pilkada": "pilkada2024"},
-    "elections": {
-        "pemilu2024": {
-            "name": "Pemilu 2024",
-            "campaign_start": "2023-11-28",
-            "campaign_end": "2024-02-10",
-            "ads_start": "2024-01-21",
-            "ads_end": "2024-02-10",
-            "rallies_start": "2024-01-21",
-            "rallies_end": "2024-02-10",
-            "quiet_start": "2024-02-11",
-            "quiet_end": "2024-02-13",
-            "voting_day": "2024-02-14",
-            "social_media_accounts": 20,
-            "social_media_register_days_before": 3,
-            "campaign_regulation": "PKPU 15/2023",
-            "social_media_rule": "Pasal 37–38 PKPU 15/2023",
-            "quiet_period_rule": "Pasal 27 PKPU 15/2023",
-        },
-        "pilkada2024": {
-            "name": "Pilkada 2024",
-            "campaign_start": "2024-09-25",
-            "campaign_end": "2024-11-23",
-            "ads_start": "2024-11-10",
-            "ads_end": "2024-11-23",
-            "quiet_start": "2024-11-24",
-            "quiet_end": "2024-11-26",
-            "voting_day": "2024-11-27",
-            "social_media_accounts": 20,
-            "social_media_deactivate_by": "2024-11-23",
-            "social_media_deactivate_time": "23.59 WIB",
-            "campaign_regulation": "PKPU 13/2024",
-            "social_media_rule": "PKPU 13/2024",
-            "quiet_period_rule": "Pasal 47 PKPU 13/2024",
-        },
-    },
-    "contacts": {
-        "bawaslu_whatsapp": "0811-9810-123",
-        "bawaslu_email": "ayolapor@bawaslu.go.id",
-        "bawaslu_office_hours": "pada hari dan jam kerja",
-        "sigaplapor_url": "sigaplapor.bawaslu.go.id",
-        "komdigi_report_url": "aduankonten.id",
-    },
-}
+TODAY = date(2026, 12, 1)  # between elections: Pemilu and Pilkada 2024 are over
 
 
-def _write(tmp_path: Path, content: Any) -> Path:
-    path = tmp_path / "elections.yml"
-    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
-    return path
+def _real() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The project's two files, parsed (fresh copies)."""
+    return (yaml.safe_load(FACTS_PATH.read_text(encoding="utf-8")),
+            yaml.safe_load(WORDING_PATH.read_text(encoding="utf-8")))
 
 
-def _broken(change: str, value: Any = None) -> dict[str, Any]:
-    """A copy of VALID with `a.b.c` set to value (or deleted when value is None)."""
-    content = copy.deepcopy(VALID)
-    *parents, last = change.split(".")
-    node = content
+def with_2029_dates() -> ElectionFacts:
+    """The project's calendar plus made-up 2029 dates, as a trainer would add them."""
+    facts, wording = _real()
+    facts["elections"]["pemilu2029"]["phases"] = {
+        "registration": None,
+        "campaign": {"start": date(2028, 11, 28), "end": date(2029, 2, 10)},
+        "quiet_period": {"start": date(2029, 2, 11), "end": date(2029, 2, 13)},
+        "voting": date(2029, 2, 14),
+        "recapitulation": None,
+        "disputes": None,
+    }
+    return parse_facts(facts, wording)
+
+
+def _broken(section: str, path: str, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The real files with `a.b.c` of one of them set to value (deleted when ...)."""
+    facts, wording = _real()
+    node = facts if section == "facts" else wording
+    *parents, last = path.split(".")
     for key in parents:
         node = node[key]
-    if value is None:
+    if value is ...:
         del node[last]
     else:
         node[last] = value
-    return content
+    return facts, wording
 
 
-# --- formatting --------------------------------------------------------------------
+# --- the real files ----------------------------------------------------------------------
 
 
-def test_dates_and_ranges_are_formatted_in_indonesian(tmp_path: Path) -> None:
-    values = load_facts(_write(tmp_path, VALID))
-    assert values["pemilu_name"] == "Pemilu 2024"
-    assert values["pilkada_name"] == "Pilkada 2024"
-    assert values["pemilu_voting_day"] == "14 Februari 2024"
-    assert values["pemilu_campaign_start"] == "28 November 2023"
-    assert values["pemilu_campaign_period"] == "28 November 2023 – 10 Februari 2024"
-    assert values["pemilu_ads_period"] == "21 Januari – 10 Februari 2024"
-    assert values["pemilu_quiet_period"] == "11–13 Februari 2024"
-    assert values["pilkada_quiet_period"] == "24–26 November 2024"
-    assert values["pilkada_campaign_period"] == "25 September – 23 November 2024"
-    assert values["pilkada_social_media_deactivate_by"] == "23 November 2024 pukul 23.59 WIB"
-    assert values["pemilu_social_media_accounts"] == "20"
-    assert values["pemilu_social_media_register_days_before"] == "3"
-
-
-def test_unquoted_yaml_dates_work_too(tmp_path: Path) -> None:
-    path = tmp_path / "elections.yml"
-    text = yaml.safe_dump(VALID, allow_unicode=True).replace("'2024-02-14'", "2024-02-14")
-    assert "voting_day: 2024-02-14" in text
-    path.write_text(text, encoding="utf-8")
-    assert load_facts(path)["pemilu_voting_day"] == "14 Februari 2024"
-
-
-def test_a_one_day_range_is_one_date(tmp_path: Path) -> None:
-    content = _broken("elections.pemilu2024.quiet_end", "2024-02-11")
-    assert load_facts(_write(tmp_path, content))["pemilu_quiet_period"] == "11 Februari 2024"
-
-
-def test_keys_are_plain_identifiers_and_values_are_text(tmp_path: Path) -> None:
-    values = load_facts(_write(tmp_path, VALID))
-    for key, value in values.items():
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", key), key
-        assert isinstance(value, str) and value and "{" not in value
-
-
-def test_next_election_is_a_data_change(tmp_path: Path) -> None:
-    content = copy.deepcopy(VALID)
-    nxt = copy.deepcopy(content["elections"]["pemilu2024"])
-    nxt.update(name="Pemilu 2029", campaign_start="2028-11-01", campaign_end="2029-02-10",
-               ads_start="2029-01-21", ads_end="2029-02-10", rallies_start="2029-01-21",
-               rallies_end="2029-02-10", quiet_start="2029-02-11", quiet_end="2029-02-13",
-               voting_day="2029-02-14")
-    content["elections"]["pemilu2029"] = nxt
-    content["current"]["pemilu"] = "pemilu2029"
-    values = load_facts(_write(tmp_path, content))
-    assert values["pemilu_name"] == "Pemilu 2029"
-    assert values["pemilu_voting_day"] == "14 Februari 2029"
-    assert values["pilkada_name"] == "Pilkada 2024"
-
-
-# --- the real file -------------------------------------------------------------------
-
-
-def test_project_file_is_valid_and_has_the_required_keys() -> None:
-    values = load_facts()
+def test_project_files_are_valid_and_give_every_required_key() -> None:
+    values = load_facts().values_for(TODAY)
     missing = set(REQUIRED_KEYS) - set(values)
     assert not missing, f"bot/resources/elections.yml lacks {sorted(missing)}"
-    for key in ("bawaslu_whatsapp", "bawaslu_email", "bawaslu_office_hours",
-                "sigaplapor_url", "komdigi_report_url", "pemilu_name", "pilkada_name"):
-        assert values[key].strip(), key
     assert "@" in values["bawaslu_email"]
+
+
+def test_keys_are_plain_identifiers_and_values_are_text() -> None:
+    for day in (TODAY, date(2024, 2, 12)):
+        for key, value in load_facts().values_for(day).items():
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", key), key
+            assert isinstance(value, str) and "{" not in value and "}" not in value
+            if key not in NOTE_KEYS:
+                assert value.strip(), key
+
+
+# --- today, between elections ----------------------------------------------------------
+
+
+def test_between_elections_the_2024_periods_are_over_and_2029_is_next() -> None:
+    values = load_facts().values_for(TODAY)
+    campaign = values["campaign_schedule"]
+    assert campaign.startswith("Masa kampanye Pemilu 2024 dan Pilkada 2024 sudah berakhir.")
+    assert "Pemilu berikutnya (Presiden, DPR, DPD) direncanakan pada 2029" in campaign
+    assert "sekitar 2031" in campaign and "KPU akan menetapkan jadwalnya" in campaign
+    assert "2024" not in campaign.split("sudah berakhir.", 1)[1]
+    assert values["quiet_period_schedule"].startswith("Masa tenang Pemilu 2024 dan Pilkada 2024")
+    assert values["now_alert"] == "" and values["report_phase_note"] == ""
+    assert values["between_note"].startswith("Anda tetap bisa melapor kapan saja")
+    assert "pemungutan suara ulang" in values["between_note"]
+    assert values["between_note"].endswith("\n")
+    # The rules quoted are the last ones KPU set, and the answer says so.
+    assert values["pemilu_rules_election"] == "Pemilu 2024"
+    assert values["pemilu_social_media_accounts"] == "20"
+    assert values["rules_note"].startswith("Aturan untuk pemilihan berikutnya")
+
+
+# --- a whole cycle, once KPU has set the 2029 dates ------------------------------------
+
+
+def test_three_days_before_the_campaign() -> None:
+    values = with_2029_dates().values_for(date(2028, 11, 25))
+    assert values["campaign_schedule"].startswith(
+        "Masa kampanye Pemilu 2029 akan berlangsung 28 November 2028 – 10 Februari 2029.")
+    assert values["quiet_period_schedule"].startswith(
+        "Masa tenang Pemilu 2029 akan berlangsung 11–13 Februari 2029.")
+    assert values["now_alert"] == ""
+    # Nothing runs yet, so reporting any time is still worth saying.
+    assert values["between_note"]
+
+
+def test_mid_campaign_gives_the_live_dates() -> None:
+    values = with_2029_dates().values_for(date(2029, 1, 5))
+    campaign = values["campaign_schedule"]
+    assert campaign.startswith(
+        "Saat ini sedang masa kampanye Pemilu 2029: 28 November 2028 – 10 Februari 2029.")
+    # The regional election has no dates yet: its plan is still said.
+    assert "Pemilihan daerah (DPRD, kepala daerah) sekitar 2031" in campaign
+    assert "Pemilu 2024" not in campaign
+    assert values["between_note"] == "" and values["now_alert"] == ""
+    assert values["report_phase_note"] == ""
+    assert values["rules_note"]  # 2029 has no rules block in this calendar
+
+
+def test_masa_tenang_is_said_first() -> None:
+    values = with_2029_dates().values_for(date(2029, 2, 12))
+    assert values["now_alert"] == (
+        "Saat ini masa tenang Pemilu 2029 (11–13 Februari 2029): "
+        "kampanye dalam bentuk apa pun dilarang.\n")
+    assert values["quiet_period_schedule"].startswith(
+        "Saat ini sedang masa tenang Pemilu 2029: 11–13 Februari 2029.")
+    assert values["campaign_schedule"].startswith(
+        "Masa kampanye Pemilu 2029 (28 November 2028 – 10 Februari 2029) sudah berakhir.")
+    assert values["report_phase_note"].startswith("Saat ini masa tenang Pemilu 2029: batas")
+    assert values["between_note"] == ""
+
+
+def test_voting_day() -> None:
+    values = with_2029_dates().values_for(date(2029, 2, 14))
+    assert values["now_alert"] == "Hari ini hari pemungutan suara Pemilu 2029.\n"
+    assert values["voting_schedule"].startswith("Hari ini pemungutan suara Pemilu 2029.")
+    assert values["quiet_period_schedule"].startswith(
+        "Masa tenang Pemilu 2029 (11–13 Februari 2029) sudah berakhir.")
+    assert values["report_phase_note"]
+
+
+def test_after_the_election() -> None:
+    values = with_2029_dates().values_for(date(2029, 3, 1))
+    campaign = values["campaign_schedule"]
+    assert campaign.startswith("Masa kampanye Pemilu 2029 dan Pilkada 2024 sudah berakhir.")
+    # No later Pemilu is in the calendar yet.
+    assert "Jadwal Pemilu berikutnya belum ada; KPU akan menetapkannya." in campaign
+    assert values["now_alert"] == "" and values["between_note"]
+    assert values["pemilu_rules_election"] == "Pemilu 2024"
+
+
+def test_the_same_file_answers_differently_by_day() -> None:
+    facts = with_2029_dates()
+    seen = {facts.values_for(day)["campaign_schedule"] for day in (
+        date(2028, 11, 25), date(2029, 1, 5), date(2029, 2, 12), date(2029, 3, 1))}
+    assert len(seen) == 4
+
+
+def test_rules_of_the_next_election_are_a_data_change() -> None:
+    facts, wording = _real()
+    facts["elections"]["pemilu2029"]["rules"] = {
+        "campaign_regulation": "PKPU 9/2028", "social_media_rule": "Pasal 30 PKPU 9/2028",
+        "quiet_period_rule": "Pasal 25 PKPU 9/2028", "social_media_accounts": 25,
+    }
+    values = parse_facts(facts, wording).values_for(TODAY)
+    assert values["pemilu_rules_election"] == "Pemilu 2029"
+    assert values["pemilu_social_media_accounts"] == "25"
+    assert "pemilu_social_media_register_days_before" not in values  # optional, not given
+    assert values["pilkada_rules_election"] == "Pilkada 2024"
+    assert values["rules_note"]  # the regional election's rules are still the old ones
+
+
+# --- caching ------------------------------------------------------------------------------
 
 
 def test_template_values_reads_once_and_returns_copies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _write(tmp_path, VALID)
+    path = tmp_path / "elections.yml"
+    path.write_text(FACTS_PATH.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setattr(election_facts, "FACTS_PATH", path)
     clear_cache()
     try:
-        first = template_values()
-        first["pemilu_name"] = "changed by a caller"
-        path.write_text("not: [valid", encoding="utf-8")  # not read again while cached
-        assert template_values()["pemilu_name"] == "Pemilu 2024"
+        first = template_values(TODAY)
+        first["campaign_schedule"] = "changed by a caller"
+        path.write_text("elections: [valid", encoding="utf-8")  # not read again while cached
+        assert template_values(TODAY)["campaign_schedule"].startswith("Masa kampanye")
         clear_cache()
-        with pytest.raises(ElectionFactsError, match="not valid YAML"):
-            template_values()
+        with pytest.raises(CalendarError, match="not valid YAML"):
+            template_values(TODAY)
     finally:
         clear_cache()
 
@@ -179,90 +211,97 @@ def test_nothing_is_read_before_the_first_call(
     monkeypatch.setattr(election_facts, "FACTS_PATH", tmp_path / "missing.yml")
     clear_cache()
     try:
-        with pytest.raises(ElectionFactsError, match="does not exist"):
-            template_values()
+        with pytest.raises(CalendarError, match="does not exist"):
+            template_values(TODAY)
     finally:
         clear_cache()
 
 
 def test_placeholders_in_finds_rasa_placeholders() -> None:
-    text = "Masa tenang {pemilu_name}: {pemilu_quiet_period}.\nKontak {bawaslu_email}"
-    assert placeholders_in(text) == {"pemilu_name", "pemilu_quiet_period", "bawaslu_email"}
+    text = "{now_alert}Masa tenang: {quiet_period_schedule}.\nKontak {bawaslu_email}"
+    assert placeholders_in(text) == {"now_alert", "quiet_period_schedule", "bawaslu_email"}
     assert placeholders_in("tanpa placeholder") == set()
 
 
-# --- validation ------------------------------------------------------------------------
+# --- validation ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("change", "value", "message"),
+    ("section", "path", "value", "message"),
     [
-        ("current.pilkada", None, r"current\.pilkada is missing"),
-        ("current.pemilu", "pemilu2029", r"current\.pemilu names 'pemilu2029'"),
-        ("elections.pemilu2024.voting_day", None, r"elections\.pemilu2024\.voting_day is missing"),
-        ("elections.pemilu2024.name", None, r"elections\.pemilu2024\.name is missing"),
-        ("elections.pemilu2024.quiet_start", "2024-02-30",
-         r"elections\.pemilu2024\.quiet_start must be an ISO date"),
-        ("elections.pilkada2024.voting_day", "27 November 2024",
-         r"elections\.pilkada2024\.voting_day must be an ISO date"),
-        ("elections.pemilu2024.quiet_start", "2024-02-01",
-         r"elections\.pemilu2024\.(campaign_end|quiet_start) .* must be"),
-        ("elections.pemilu2024.ads_end", "2024-03-01",
-         r"elections\.pemilu2024\.ads_end .* must be on or before .*campaign_end"),
-        ("elections.pilkada2024.voting_day", "2024-11-25",
-         r"elections\.pilkada2024\.quiet_end .* must be before .*voting_day"),
-        ("elections.pemilu2024.quiet_strat", "2024-02-11",
-         r"elections\.pemilu2024 has unknown field\(s\) quiet_strat"),
-        ("elections.pemilu2024.social_media_accounts", "dua puluh",
-         r"elections\.pemilu2024\.social_media_accounts must be a positive whole number"),
-        ("elections.pemilu2024.social_media_accounts", 0,
-         r"elections\.pemilu2024\.social_media_accounts must be a positive whole number"),
-        ("elections.pemilu2024.rallies_end", None,
-         r"elections\.pemilu2024\.rallies_start and .*rallies_end go together"),
-        ("elections.pilkada2024.social_media_deactivate_time", "jam 12 malam",
-         r"elections\.pilkada2024\.social_media_deactivate_time must look like"),
-        ("elections.pilkada2024.social_media_deactivate_by", "2024-11-25",
-         r"elections\.pilkada2024\.social_media_deactivate_by .* must be before"),
-        ("contacts.bawaslu_whatsapp", None, r"contacts\.bawaslu_whatsapp is missing"),
-        ("contacts.bawaslu_whatsapp", 8119810123,
+        ("facts", "current", {"pemilu": "pemilu2024"},
+         r"current: is no longer used: .* from today's date"),
+        ("facts", "calendar", {}, r"unknown section\(s\) calendar"),
+        ("facts", "elections.pemilu2029.phases.voting", "2029-02-30",
+         r"elections\.pemilu2029\.phases\.voting must be an ISO date"),
+        ("facts", "elections.pemilu2024.rules.social_media_accounts", "dua puluh",
+         r"pemilu2024\.rules\.social_media_accounts must be a positive whole number"),
+        ("facts", "elections.pemilu2024.rules.social_media_accounts", 0,
+         r"pemilu2024\.rules\.social_media_accounts must be a positive whole number"),
+        ("facts", "elections.pemilu2024.rules.campaign_regulation", ...,
+         r"pemilu2024\.rules\.campaign_regulation is missing"),
+        ("facts", "elections.pemilu2024.rules.campaign_regulaton", "PKPU 15/2023",
+         r"pemilu2024\.rules has unknown field\(s\) campaign_regulaton"),
+        ("facts", "elections.pilkada2024.rules", ..., r"no pilkada election has rules"),
+        ("facts", "contacts.bawaslu_whatsapp", ..., r"contacts\.bawaslu_whatsapp is missing"),
+        ("facts", "contacts.bawaslu_whatsapp", 8119810123,
          r"contacts\.bawaslu_whatsapp must be non-empty text \(put numbers in quotes\)"),
-        ("contacts.bawaslu_email", "ayolapor", r"contacts\.bawaslu_email must be an e-mail"),
-        ("contacts.Bawaslu-Fax", "021", r"contacts\.Bawaslu-Fax is not a valid name"),
-        ("contacts.pemilu_hotline", "021", r"contacts\.pemilu_hotline must not start with"),
-        ("contacts.sigaplapor_url", "{sigaplapor}", r"contacts\.sigaplapor_url must not contain"),
+        ("facts", "contacts.bawaslu_email", "ayolapor",
+         r"contacts\.bawaslu_email must be an e-mail"),
+        ("facts", "contacts.Bawaslu-Fax", "021", r"contacts\.Bawaslu-Fax is not a valid name"),
+        ("facts", "contacts.pemilu_hotline", "021",
+         r"contacts\.pemilu_hotline must not start with"),
+        ("facts", "contacts.now_alert", "x", r"contacts\.now_alert is taken by a calendar"),
+        ("facts", "contacts.sigaplapor_url", "{sigaplapor}",
+         r"contacts\.sigaplapor_url must not contain"),
+        ("wording", "schedule.ongoing", "Saat ini {labl} {name}.",
+         r"schedule\.ongoing uses unknown placeholder\(s\) \{labl\}; it may use \{end\}, "
+         r"\{label\}, \{name\}, \{period\}, \{start\}"),
+        ("wording", "schedule.planned", "{items} {name}",
+         r"schedule\.planned uses unknown placeholder\(s\) \{name\}; it may use \{items\}"),
+        ("wording", "schedule.past", "sudah {berakhir", r"schedule\.past has an unmatched"),
+        ("wording", "labels.quiet_period", ..., r"labels\.quiet_period is missing"),
+        ("wording", "labels.masa_tenang", "masa tenang",
+         r"labels has unknown name\(s\) masa_tenang"),
+        ("wording", "alerts.campaign", "Saat ini {label} {name}.", None),
+        ("wording", "alerts.kampanye", "x", r"alerts has unknown name\(s\) kampanye"),
+        ("wording", "between_elections", ..., r"between_elections is missing"),
+        ("wording", "greeting", "Halo", r"unknown section\(s\) greeting"),
     ],
 )
-def test_broken_files_name_the_key(
-    tmp_path: Path, change: str, value: Any, message: str
-) -> None:
-    path = _write(tmp_path, _broken(change, value))
-    with pytest.raises(ElectionFactsError, match=message):
-        load_facts(path)
+def test_broken_files_name_the_key(section: str, path: str, value: Any,
+                                   message: str | None) -> None:
+    facts, wording = _broken(section, path, value)
+    if message is None:
+        parse_facts(facts, wording)
+        return
+    with pytest.raises(CalendarError, match=message):
+        parse_facts(facts, wording)
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ElectionFactsError, match="does not exist"):
+    with pytest.raises(CalendarError, match="does not exist"):
         load_facts(tmp_path / "nope.yml")
 
 
 def test_invalid_yaml_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "elections.yml"
-    path.write_text("current: [pemilu\n", encoding="utf-8")
-    with pytest.raises(ElectionFactsError, match="not valid YAML"):
+    path.write_text("elections: [pemilu\n", encoding="utf-8")
+    with pytest.raises(CalendarError, match="not valid YAML"):
         load_facts(path)
 
 
-@pytest.mark.parametrize("section", ["current", "elections", "contacts"])
+@pytest.mark.parametrize("section", ["elections", "contacts"])
 def test_missing_section_is_named(section: str) -> None:
-    content = copy.deepcopy(VALID)
-    del content[section]
-    with pytest.raises(ElectionFactsError, match=rf"{section} must be a mapping"):
-        parse_facts(content)
+    facts, wording = _real()
+    del facts[section]
+    with pytest.raises(CalendarError, match=rf"{section} must be a mapping"):
+        parse_facts(facts, wording)
 
 
-def test_date_with_time_is_rejected(tmp_path: Path) -> None:
-    path = _write(tmp_path, VALID)
-    text = path.read_text(encoding="utf-8").replace("'2024-02-14'", "2024-02-14 10:00:00")
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ElectionFactsError, match=r"voting_day must be a date without a time"):
-        load_facts(path)
+def test_an_overlap_in_the_project_file_would_be_caught() -> None:
+    facts, wording = _real()
+    phases = facts["elections"]["pemilu2024"]["phases"]
+    phases["quiet_period"] = {"start": date(2024, 2, 10), "end": date(2024, 2, 13)}
+    with pytest.raises(CalendarError, match=r"pemilu2024: phases overlap: quiet_period"):
+        parse_facts(copy.deepcopy(facts), wording)

@@ -1,7 +1,9 @@
 """The FAQ data holds together: contract, training examples, answers, placeholders.
 
 Covers data/nlu/faq.yml, data/faq/responses.yml and tests/stories/test_faq.yml
-against bot/intents.py and bot/resources/elections.yml.
+against bot/intents.py and bot/resources/elections.yml. Answers are rendered on
+days across a whole election cycle (the real calendar's 2024 elections, today,
+and the calendar with made-up 2029 dates), since their wording depends on the day.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,9 +19,11 @@ from rasa.core.nlg.interpolator import interpolate_text
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.utils.io import read_yaml_file
 
-from bot.election_facts import placeholders_in, template_values
+from bot.election_facts import load_facts, placeholders_in
 from bot.intents import CORE_INTENTS, FAQ_INTENT, FAQ_TOPICS
 from bot.settings import PROJECT_ROOT
+from tests.responses import DATE_ID, MONTHS
+from tests.unit.test_election_facts import with_2029_dates
 
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 FAQ_NLU = NLU_DIR / "faq.yml"
@@ -30,25 +35,13 @@ MAX_ANSWER_CHARS = 600
 MAX_BUTTON_TITLE_CHARS = 20
 MIN_EXAMPLES = 10
 
-# Answers that state no legal rule (practical help, contacts, the assistant's own
-# behaviour). Every other answer must end with a "Dasar:" line.
-NO_LEGAL_BASIS = {
-    "reporter_privacy",
-    "children_in_campaign",
-    "report_to_platform",
-    "bawaslu_contact",
-    "check_status_howto",
-}
-# Words that mean an answer states a rule, so it needs a "Dasar:" line.
-RULE_WORDS = re.compile(
-    r"\b(pasal|uu|pkpu|perbawaslu|skb|dilarang|wajib|penjara|denda|dipidana|pidana|"
-    r"sanksi|ancaman)\b",
-    re.IGNORECASE,
-)
 LEGAL_SOURCE = re.compile(r"\b(Pasal|UU|PKPU|Perbawaslu|SKB)\b")
-MONTHS = (
-    "Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|November|Desember"
-)
+# Penalty articles of UU 7/2017 and the kind of penalty each one states
+# (campaign-rules notes, section 0): kurungan (detention) or penjara (prison).
+PENALTY_ARTICLES = {"492": "kurungan", "493": "kurungan", "494": "kurungan",
+                    "509": "kurungan", "521": "penjara", "523": "penjara"}
+KURUNGAN_PENALTY = "pidana kurungan paling lama 1 tahun dan denda paling banyak Rp12 juta"
+ARTICLE_NUMBERS = re.compile(r"\b(\d{3}[A-Z]?)\b")
 TYPED_DATE = re.compile(rf"\b\d{{1,2}}\s*(–|-)?\s*\d{{0,2}}\s*({MONTHS})\b", re.IGNORECASE)
 PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_]+)(?P<entities>\{.*\})?$")
 # Keyword names of CollectingDispatcher.utter_message that placeholders must not shadow.
@@ -62,9 +55,29 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split()).strip(" ?!.")
 
 
+TODAY = date(2026, 12, 1)
+# Days across a whole cycle with the real calendar: 3 days before the Pemilu 2024
+# campaign, mid-campaign, masa tenang, voting day, after it (Pilkada still to come),
+# Pilkada masa tenang, and today (between elections).
+REAL_DAYS = (date(2023, 11, 25), date(2024, 1, 10), date(2024, 2, 12), date(2024, 2, 14),
+             date(2024, 3, 1), date(2024, 11, 25), TODAY)
+# The same with made-up 2029 dates, as a trainer would add them.
+DAYS_2029 = (date(2028, 11, 25), date(2029, 1, 5), date(2029, 2, 12), date(2029, 2, 14),
+             date(2029, 3, 1))
+
+
+@pytest.fixture(scope="module")
+def cycle() -> list[tuple[date, dict[str, str]]]:
+    """(day, placeholder values) for every day of the cycle."""
+    real, future = load_facts(), with_2029_dates()
+    return ([(day, real.values_for(day)) for day in REAL_DAYS]
+            + [(day, future.values_for(day)) for day in DAYS_2029])
+
+
 @pytest.fixture(scope="module")
 def values() -> dict[str, str]:
-    return template_values()
+    """Today's values."""
+    return load_facts().values_for(TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -170,63 +183,132 @@ def test_held_out_sentences_are_not_trained(faq_examples: dict[str, list[str]]) 
 # --- answers -----------------------------------------------------------------------
 
 
+def _rendered(responses: dict[str, Any], topic: str,
+              cycle: list[tuple[date, dict[str, str]]]) -> list[tuple[date, str]]:
+    """The answer on every day of the cycle."""
+    return [(day, interpolate_text(variation["text"], values))
+            for day, values in cycle for variation in _answer(responses, topic)]
+
+
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
 def test_placeholders_refer_to_existing_facts(
-    topic: str, responses: dict[str, Any], values: dict[str, str]
+    topic: str, responses: dict[str, Any], cycle: list[tuple[date, dict[str, str]]]
 ) -> None:
-    for variation in _answer(responses, topic):
-        missing = placeholders_in(variation["text"]) - set(values)
-        assert not missing, (
-            f"utter_faq/{topic} uses {sorted(missing)}, which bot/resources/elections.yml "
-            f"does not provide"
-        )
+    for day, values in cycle:
+        for variation in _answer(responses, topic):
+            missing = placeholders_in(variation["text"]) - set(values)
+            assert not missing, (
+                f"utter_faq/{topic} uses {sorted(missing)}, which bot/resources/elections.yml "
+                f"does not provide on {day}"
+            )
 
 
 def test_a_missing_fact_is_detected(values: dict[str, str]) -> None:
-    text = "Masa tenang {pemilu_name}: {pemilu_quiet_period_typo}."
-    assert placeholders_in(text) - set(values) == {"pemilu_quiet_period_typo"}
+    text = "Masa tenang: {quiet_period_schedule_typo}."
+    assert placeholders_in(text) - set(values) == {"quiet_period_schedule_typo"}
     # Rasa would leave the braces in the message: the length test catches that too.
     assert "{" in interpolate_text(text, values)
 
 
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
 def test_rendered_answer_fits_one_phone_screen(
-    topic: str, responses: dict[str, Any], values: dict[str, str]
+    topic: str, responses: dict[str, Any], cycle: list[tuple[date, dict[str, str]]]
 ) -> None:
-    for variation in _answer(responses, topic):
-        rendered = interpolate_text(variation["text"], values)
+    for day, rendered in _rendered(responses, topic, cycle):
         assert "{" not in rendered and "}" not in rendered, rendered
         assert len(rendered) <= MAX_ANSWER_CHARS, (
-            f"utter_faq/{topic} has {len(rendered)} characters once filled in "
+            f"utter_faq/{topic} has {len(rendered)} characters once filled in on {day} "
             f"(max {MAX_ANSWER_CHARS})"
+        )
+        assert "\n\n" not in rendered and rendered == rendered.strip(), (
+            f"utter_faq/{topic} has an empty line on {day}: put a note placeholder "
+            f"such as {{between_note}} at the start of a line"
         )
 
 
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
-def test_legal_rules_end_with_a_dasar_line(
-    topic: str, responses: dict[str, Any], values: dict[str, str]
+def test_every_answer_ends_with_its_legal_basis(
+    topic: str, responses: dict[str, Any], cycle: list[tuple[date, dict[str, str]]]
 ) -> None:
-    for variation in _answer(responses, topic):
-        lines = interpolate_text(variation["text"], values).strip().splitlines()
+    for day, rendered in _rendered(responses, topic, cycle):
+        lines = rendered.strip().splitlines()
         dasar = [i for i, line in enumerate(lines) if line.startswith("Dasar:")]
-        body = "\n".join(line for line in lines if not line.startswith("Dasar:"))
-        if topic in NO_LEGAL_BASIS:
-            assert not RULE_WORDS.search(body), (
-                f"utter_faq/{topic} states a rule ({RULE_WORDS.search(body).group(0)!r}): "
-                f"add a Dasar line and remove it from NO_LEGAL_BASIS"
-            )
-            continue
         assert dasar == [len(lines) - 1], (
-            f"utter_faq/{topic} needs exactly one 'Dasar:' line, as its last line"
+            f"utter_faq/{topic} needs exactly one 'Dasar:' line, as its last line ({day})"
         )
         assert LEGAL_SOURCE.search(lines[-1]), (
             f"utter_faq/{topic}: the Dasar line names no Pasal/UU/PKPU/Perbawaslu/SKB"
         )
 
 
+def _penalty_kinds(dasar: str) -> set[str]:
+    """Kinds of penalty stated by the UU 7/2017 penalty articles a Dasar line cites."""
+    cited = set()
+    for part in dasar.split(";"):
+        if "UU 7/2017" in part:
+            cited |= {PENALTY_ARTICLES[n] for n in ARTICLE_NUMBERS.findall(part)
+                      if n in PENALTY_ARTICLES}
+    return cited
+
+
+@pytest.mark.parametrize("topic", FAQ_TOPICS)
+def test_penalties_use_the_words_of_the_article_cited(
+    topic: str, responses: dict[str, Any], values: dict[str, str]
+) -> None:
+    """Pasal 492/493/494/509 say pidana kurungan, 521/523 pidana penjara, with limits."""
+    for variation in _answer(responses, topic):
+        lines = interpolate_text(variation["text"], values).strip().splitlines()
+        body = " ".join(lines[:-1])
+        kinds = _penalty_kinds(lines[-1])
+        if "kurungan" in kinds:
+            assert KURUNGAN_PENALTY in body, (
+                f"utter_faq/{topic} cites a kurungan article: say 'pidana kurungan paling lama "
+                f"1 tahun dan denda paling banyak Rp12 juta'"
+            )
+        if kinds == {"kurungan"}:
+            assert "penjara" not in body, (
+                f"utter_faq/{topic} says penjara, but the article it cites says kurungan"
+            )
+        if "kurungan" not in kinds:
+            assert "kurungan" not in body, (
+                f"utter_faq/{topic} says kurungan without citing an article that says so"
+            )
+        # A maximum is a maximum: "paling lama 2 tahun", "paling banyak Rp24 juta"
+        # (a range such as "Rp200 juta–Rp1 miliar" states both ends).
+        for match in re.finditer(r"(\S+ \S+) (\d+ tahun|Rp\d+ (?:juta|miliar))\b(?!–)", body):
+            before, amount = match.groups()
+            assert before in ("paling lama", "paling banyak"), (
+                f"utter_faq/{topic}: {amount!r} without 'paling lama' / 'paling banyak'"
+            )
+
+
+def test_the_penalty_check_can_fail() -> None:
+    assert _penalty_kinds("Dasar: Pasal 280 ayat (2)–(3), 493, dan 494 UU 7/2017.") == {
+        "kurungan"}
+    assert _penalty_kinds("Dasar: Pasal 523 UU 7/2017; Pasal 187A UU 10/2016.") == {"penjara"}
+    assert _penalty_kinds("Dasar: Pasal 28 ayat (3) jo. Pasal 45A UU ITE.") == set()
+
+
+@pytest.mark.parametrize("topic", FAQ_TOPICS)
+def test_no_past_date_is_presented_as_upcoming(
+    topic: str, responses: dict[str, Any], cycle: list[tuple[date, dict[str, str]]]
+) -> None:
+    """Every date that has passed on the day sits in a sentence saying it is over."""
+    month = {name: i for i, name in enumerate(MONTHS.split("|"), 1)}
+    for day, rendered in _rendered(responses, topic, cycle):
+        for sentence in re.split(r"(?<=\.)\s+|\n", rendered):
+            for match in DATE_ID.finditer(sentence):
+                shown = date(int(match.group(3)), month[match.group(2)], int(match.group(1)))
+                if shown < day:
+                    assert "sudah berakhir" in sentence or "Saat ini" in sentence, (
+                        f"utter_faq/{topic} on {day} shows {match.group(0)} as if upcoming: "
+                        f"{sentence!r}"
+                    )
+
+
 @pytest.mark.parametrize("topic", FAQ_TOPICS)
 def test_election_facts_come_from_data(topic: str, responses: dict[str, Any]) -> None:
-    """Dates are never typed into answers, and data answers name their election."""
+    """Dates are never typed into answers, and rules name the election they belong to."""
     for variation in _answer(responses, topic):
         text = variation["text"]
         typed = TYPED_DATE.search(text)
@@ -235,13 +317,13 @@ def test_election_facts_come_from_data(topic: str, responses: dict[str, Any]) ->
         for kind in ("pemilu", "pilkada"):
             facts = {
                 name for name in used
-                if name.startswith(f"{kind}_") and name != f"{kind}_name"
+                if name.startswith(f"{kind}_") and name != f"{kind}_rules_election"
                 and not name.endswith(("_rule", "_regulation"))  # legal citations
             }
             if facts:
-                assert f"{kind}_name" in used, (
+                assert f"{kind}_rules_election" in used, (
                     f"utter_faq/{topic} uses {sorted(facts)} without saying which "
-                    f"election ({{{kind}_name}})"
+                    f"election they belong to ({{{kind}_rules_election}})"
                 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -22,8 +22,10 @@ from actions.report import (
 )
 from actions.services import get_store, reporter_key
 from actions.status import ActionCheckStatus, ActionDeleteMyData
+from bot.clock import fixed_day
 from bot.dates import parse_known_date, today_wib
 from bot.settings import PROJECT_ROOT, get_settings
+from tests.responses import render
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
 
@@ -378,3 +380,74 @@ async def test_links_over_the_hourly_check_budget_are_kept_unchecked(
     other, _ = await run_form(tracker("http://vt.tiktok.com/ZS8abc/", sender="orang-lain"),
                               domain)
     assert [check["status"] for check in other["link_checks"]] == ["ok"]
+
+
+# --- confirmations and status replies on given days ----------------------------------------
+
+
+async def _file(domain: dict[str, Any], sender: str, known: date, day: date) -> dict[str, Any]:
+    finished = _complete(sender, f"http://web.example.id/{sender}")
+    finished.slots["known_date"] = known.isoformat()
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitReport(today=fixed_day(day)).run(dispatcher, finished, domain)
+    assert dispatcher.messages[0]["response"] == "utter_report_filed"
+    return dispatcher.messages[0]
+
+
+async def test_confirmation_says_it_is_informasi_awal_and_gives_the_formal_deadline(
+    domain: dict[str, Any]
+) -> None:
+    message = await _file(domain, "between", known=date(2026, 11, 29), day=date(2026, 12, 1))
+    text = render(message)
+    assert message["ticket_code"] in text
+    assert "informasi awal untuk dikaji Bawaslu, belum laporan resmi" in text
+    assert "nama, alamat, dan tanda tangan Anda" in text
+    assert "paling lambat 7 hari sejak Anda mengetahui kejadiannya (sampai 6 Desember 2026, " \
+           "5 hari lagi)." in text
+    # Between elections there is no phase to mention.
+    assert "masa tenang" not in text and "\n\n" not in text
+
+
+async def test_confirmation_after_the_deadline_says_it_has_passed(
+    domain: dict[str, Any]
+) -> None:
+    text = render(await _file(domain, "late", known=date(2026, 11, 20), day=date(2026, 12, 1)))
+    assert "(sampai 27 November 2026, 4 hari lalu)" in text
+
+
+async def test_confirmation_in_masa_tenang_says_so_and_urges_haste(
+    domain: dict[str, Any]
+) -> None:
+    text = render(await _file(domain, "quiet", known=date(2024, 2, 11), day=date(2024, 2, 12)))
+    assert "(sampai 18 Februari 2024, 6 hari lagi).\nSaat ini masa tenang Pemilu 2024: batas " \
+           "waktu laporan resmi bisa lebih singkat, jadi sampaikan secepatnya.\n" in text
+
+
+async def test_status_reply_uses_the_same_calendar(domain: dict[str, Any]) -> None:
+    message = await _file(domain, "status-owner", known=date(2024, 2, 11), day=date(2024, 2, 12))
+    code = message["ticket_code"]
+    replies = {}
+    for day in (date(2024, 2, 14), date(2026, 12, 1)):
+        dispatcher = CollectingDispatcher()
+        await ActionCheckStatus(today=fixed_day(day)).run(
+            dispatcher, tracker(f"cek status {code}", intent="check_status",
+                                sender="status-owner"), domain)
+        replies[day] = render(dispatcher.messages[0])
+    assert replies[date(2024, 2, 14)].startswith(
+        f"Hari ini hari pemungutan suara Pemilu 2024.\nStatus laporan {code}:")
+    assert replies[date(2026, 12, 1)].startswith(f"Status laporan {code}:")
+
+
+async def test_relative_dates_count_from_the_form_clock(domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    asked = tracker("kemarin", {"requested_slot": "known_date", "consent_given": True},
+                    intent="inform")
+    events = await ValidateReportForm(today=fixed_day(date(2024, 2, 12))).run(
+        dispatcher, asked, domain)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["known_date"] == "2024-02-11"
+    summary = CollectingDispatcher()
+    filled = {"known_date": "2024-02-11", "report_links": ["https://x.com/a/status/1"]}
+    await ActionAskReportConfirmed(today=fixed_day(date(2024, 2, 14))).run(
+        summary, tracker("lewati", filled), domain)
+    assert summary.messages[0]["known_date_label"] == "11 Februari 2024 (3 hari lalu)"
