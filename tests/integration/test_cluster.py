@@ -1,0 +1,278 @@
+"""`make run-cluster` for real: 2 replicas behind HAProxy on Redis and PostgreSQL.
+
+One cluster (scripts/run_cluster.py) serves this module; reports and trackers
+go to the session's throwaway PostgreSQL server. The fault tests run 20
+conversations at once and break a part of the cluster in the middle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg2
+import pytest
+
+from scripts.local_services import free_port, wait_for_port
+from tests.integration.conftest import PostgresServer
+from tests.integration.servers import fake_web, texts
+
+TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
+START_SECONDS = 420
+
+
+@dataclass
+class Cluster:
+    """The running cluster and what the tests need to reach into it."""
+
+    url: str
+    work: Path
+    reports_url: str
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+    def say(self, sender: str, message: str, attempts: int = 3) -> tuple[list[dict], str]:
+        """One REST message through HAProxy: (replies, the replica that answered).
+
+        A client retries a request the balancer could not deliver (502/503), as
+        WhatsApp and Telegram retry unacknowledged webhooks.
+        """
+        for attempt in range(attempts):
+            try:
+                response = httpx.post(f"{self.url}/webhooks/rest/webhook",
+                                      json={"sender": sender, "message": message}, timeout=90)
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code == 200:
+                return response.json(), response.headers.get("X-Replica", "?")
+            time.sleep(1.0 + attempt)
+        raise AssertionError(f"no answer to {message!r} for {sender} ({response!r})\n"
+                             + self.log_tail())
+
+    def pid_of(self, service: str) -> int:
+        """The pid of a supervised service (rasa-1, actions-2, redis, haproxy)."""
+        port = self.port_of(service)
+        found = subprocess.run(["pgrep", "-f", f"--port {port}( |$)"], capture_output=True,
+                               text=True, check=False).stdout.split()
+        assert found, f"no process for {service} on port {port}"
+        return int(found[0])
+
+    def port_of(self, service: str) -> int:
+        for line in self.output:
+            match = re.match(rf"\s+{re.escape(service)}\s+127\.0\.0\.1:(\d+)", line)
+            if match:
+                return int(match.group(1))
+        if service == "redis":
+            match = re.search(r"redis://127\.0\.0\.1:(\d+)", "\n".join(self.output))
+            assert match
+            return int(match.group(1))
+        raise AssertionError(f"{service} not in the cluster's output")
+
+    def log_tail(self) -> str:
+        parts = []
+        for log in sorted((self.work / "logs").glob("*.log")):
+            parts.append(f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}")
+        return "\n".join(parts)
+
+
+def _databases(server: PostgresServer) -> tuple[str, str]:
+    return (server.url(server.create_database("cluster_reports")),
+            server.url(server.create_database("cluster_trackers")))
+
+
+@pytest.fixture(scope="module")
+def cluster(trained_model: Path, postgres_server: PostgresServer,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    work = tmp_path_factory.mktemp("cluster")
+    reports_url, trackers_url = _databases(postgres_server)
+    port = free_port()
+    with fake_web() as link_check_env:
+        env = {**os.environ, **link_check_env, "DATABASE_URL": reports_url,
+               "TRACKER_DATABASE_URL": trackers_url, "VAR_DIR": str(work / "var"),
+               "DAILY_REPORT_CAP": "100", "RATE_LIMIT_BURST": "100"}
+        process = subprocess.Popen(  # noqa: S603
+            [str(Path(".venv/bin/python").resolve()), "scripts/run_cluster.py", "--replicas",
+             "2", "--port", str(port), "--work", str(work)],
+            cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        running = Cluster(url=f"http://127.0.0.1:{port}", work=work, reports_url=reports_url,
+                          process=process)
+        ready = threading.Event()
+
+        def read_output() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                running.output.append(line.rstrip("\n"))
+                if "Press Ctrl-C" in line:
+                    ready.set()
+
+        reader = threading.Thread(target=read_output, daemon=True)
+        reader.start()
+        try:
+            if not ready.wait(START_SECONDS) or not wait_for_port(port, 10):
+                pytest.fail("the cluster did not start:\n" + "\n".join(running.output[-40:])
+                            + "\n" + running.log_tail(), pytrace=False)
+            # Both replicas pass HAProxy's health check before the tests start.
+            seen: set[str] = set()
+            deadline = time.monotonic() + 60
+            while len(seen) < 2 and time.monotonic() < deadline:
+                answer = httpx.get(f"{running.url}/webhooks/rest/", timeout=10)
+                seen.add(answer.headers.get("X-Replica", "?"))
+            assert seen == {"r1", "r2"}, seen
+            yield running
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(90)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def file_report(cluster: Cluster, sender: str) -> tuple[str, list[str]]:
+    """A whole report over REST; returns (ticket, the replica of every message)."""
+    replicas = []
+    for message in (f"ada hoaks soal paslon 2 di tiktok http://vt.tiktok.com/ZS8xyz/ "
+                    f"di kota pekalongan kemarin ({sender})", "/affirm", "lewati"):
+        _, replica = cluster.say(sender, message)
+        replicas.append(replica)
+    replies, replica = cluster.say(sender, "/affirm")
+    replicas.append(replica)
+    match = TICKET.search(texts(replies))
+    assert match, f"no ticket for {sender}: {texts(replies)!r}"
+    return match.group(0), replicas
+
+
+def stored_tickets(cluster: Cluster) -> list[str]:
+    with psycopg2.connect(cluster.reports_url) as db:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT ticket_code FROM reports")
+            return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.slow
+def test_a_report_over_rest_alternates_replicas(cluster: Cluster) -> None:
+    ticket, replicas = file_report(cluster, "cluster-rest")
+    # Round robin: with nothing else running, consecutive messages alternate.
+    assert all(a != b for a, b in zip(replicas, replicas[1:], strict=False)), replicas
+    assert ticket in stored_tickets(cluster)
+    status, _ = cluster.say("cluster-rest", f"cek status {ticket}")
+    assert ticket in texts(status) and "tidak ditemukan" not in texts(status)
+
+
+def run_conversations(cluster: Cluster, prefix: str, count: int,
+                      fault: threading.Event | None = None) -> dict[str, str]:
+    """`count` report conversations at once; `fault` is set when they are half-way."""
+    tickets: dict[str, str] = {}
+    errors: list[str] = []
+    started = threading.Barrier(count + (1 if fault is not None else 0))
+
+    def one(n: int) -> None:
+        sender = f"{prefix}-{n}"
+        try:
+            started.wait(60)
+            tickets[sender] = file_report(cluster, sender)[0]
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(f"{sender}: {exc}")
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    if fault is not None:
+        started.wait(60)
+        time.sleep(2.0)
+        fault.set()
+    for thread in threads:
+        thread.join(600)
+    assert not errors, "\n".join(errors[:5]) + "\n" + cluster.log_tail()
+    return tickets
+
+
+def assert_no_report_lost_or_doubled(cluster: Cluster, tickets: dict[str, str]) -> None:
+    stored = stored_tickets(cluster)
+    for sender, ticket in tickets.items():
+        assert stored.count(ticket) == 1, (sender, ticket)
+    assert len(set(tickets.values())) == len(tickets)
+
+
+def wait_until_back(cluster: Cluster, service: str, old_pid: int) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if cluster.pid_of(service) != old_pid and wait_for_port(cluster.port_of(service), 1):
+                return
+        except AssertionError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"{service} did not come back\n" + cluster.log_tail())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["rasa-1", "actions-2"])
+def test_kill_9_of_a_replica_loses_nothing(cluster: Cluster, victim: str) -> None:
+    fault = threading.Event()
+    killed: list[int] = []
+
+    def kill_when_told() -> None:
+        fault.wait(600)
+        pid = cluster.pid_of(victim)
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    killer = threading.Thread(target=kill_when_told)
+    killer.start()
+    tickets = run_conversations(cluster, f"fault-{victim}", 20, fault)
+    killer.join(60)
+    assert killed, "the fault was never injected"
+    assert_no_report_lost_or_doubled(cluster, tickets)
+    wait_until_back(cluster, victim, killed[0])
+    # Every conversation can go on after the fault.
+    for sender in list(tickets)[:3]:
+        replies, _ = cluster.say(sender, f"cek status {tickets[sender]}")
+        assert tickets[sender] in texts(replies)
+
+
+@pytest.mark.slow
+def test_a_redis_restart_loses_nothing(cluster: Cluster) -> None:
+    fault = threading.Event()
+    killed: list[int] = []
+
+    def restart_redis() -> None:
+        fault.wait(600)
+        pid = cluster.pid_of("redis")
+        os.kill(pid, signal.SIGKILL)  # the supervisor starts it again
+        killed.append(pid)
+
+    thread = threading.Thread(target=restart_redis)
+    thread.start()
+    tickets = run_conversations(cluster, "fault-redis", 20, fault)
+    thread.join(60)
+    assert killed
+    assert_no_report_lost_or_doubled(cluster, tickets)
+
+
+@pytest.mark.slow
+def test_a_postgresql_restart_loses_nothing(cluster: Cluster,
+                                            postgres_server: PostgresServer) -> None:
+    fault = threading.Event()
+    restarted: list[bool] = []
+
+    def restart_postgres() -> None:
+        fault.wait(600)
+        assert postgres_server.local is not None
+        postgres_server.local.restart()
+        restarted.append(True)
+
+    thread = threading.Thread(target=restart_postgres)
+    thread.start()
+    tickets = run_conversations(cluster, "fault-postgres", 20, fault)
+    thread.join(180)
+    assert restarted == [True]
+    assert_no_report_lost_or_doubled(cluster, tickets)
