@@ -4,8 +4,9 @@ Starts on this machine, all on 127.0.0.1:
 - redis-server (conversation locks, shared ephemeral state, dedup),
 - PostgreSQL: a throwaway local cluster, unless DATABASE_URL is set (reports and,
   in a second database, the conversation trackers),
-- REPLICAS action servers and REPLICAS Rasa servers (each Rasa talks to its own
-  action server; every Rasa shares the tracker store, the lock store and Redis),
+- REPLICAS action servers and REPLICAS Rasa servers (every Rasa reaches every
+  action server through HAProxy, and shares the tracker store, the lock store
+  and Redis),
 - HAProxy on RASA_PORT: round-robin for the webhooks and REST (so consecutive
   messages of one conversation land on different replicas), sticky for the web
   widget (socket.io keeps a connection on one replica; see docs/cluster.md).
@@ -28,6 +29,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bot.wait_ready import wait_ready  # noqa: E402
 from scripts.local_services import (  # noqa: E402
     LocalPostgres,
     ServiceError,
@@ -92,25 +94,34 @@ def endpoints_yaml(action_port: int, tracker_url: str, redis_url: str) -> str:
     )
 
 
-def haproxy_cfg(bind: str, port: int, replicas: list[tuple[str, int]], stats_port: int) -> str:
-    """HAProxy: round-robin for webhooks and REST, sticky (cookie, else source) for the widget."""
-    servers_rr = "\n".join(f"  server {name} 127.0.0.1:{rport} check inter 1s fall 2 rise 1"
+def haproxy_cfg(bind: str, port: int, replicas: list[tuple[str, int]], stats_port: int,
+                actions_port: int, actions: list[tuple[str, int]]) -> str:
+    """HAProxy: round-robin for webhooks and REST, sticky (cookie, else source) for the
+    widget; and, on loopback, the action servers for every Rasa replica."""
+    servers_actions = "\n".join(f"  server {name} 127.0.0.1:{aport} check"
+                                 for name, aport in actions)
+    servers_rr = "\n".join(f"  server {name} 127.0.0.1:{rport} check"
                            for name, rport in replicas)
     servers_sticky = "\n".join(
-        f"  server {name} 127.0.0.1:{rport} check inter 1s fall 2 rise 1 cookie {name}"
+        f"  server {name} 127.0.0.1:{rport} check cookie {name}"
         for name, rport in replicas)
     return f"""global
-  maxconn 4096
+  maxconn 1000
+  # Room to buffer an action request (it carries the tracker) so it can be retried.
+  tune.bufsize 262144
 
 defaults
   mode http
-  option httplog
   timeout connect 5s
   timeout client 120s
   timeout server 120s
   timeout tunnel 1h
-  retries 2
+  timeout check 10s
+  retries 3
   option redispatch
+  # A replica under load answers its health check slowly: only a dead one
+  # (connection refused, 3 checks in a row) is taken out of the rotation.
+  default-server inter 2s fall 3 rise 2
 
 frontend assistant
   bind {bind}:{port}
@@ -131,6 +142,20 @@ backend rasa_webchat
   option httpchk GET /
   http-response set-header X-Replica %s
 {servers_sticky}
+
+# Rasa -> action servers: any replica's actions on any action server. A request
+# that meets a dead server (refused, or cut before any answer) is sent to another
+# one; running an action again is safe (filing a report is idempotent).
+frontend actions
+  bind 127.0.0.1:{actions_port}
+  default_backend actions
+
+backend actions
+  balance roundrobin
+  option httpchk GET /health
+  retry-on conn-failure empty-response response-timeout
+  http-request disable-l7-retry if {{ req.body_size gt 250000 }}
+{servers_actions}
 
 frontend stats
   bind 127.0.0.1:{stats_port}
@@ -197,10 +222,13 @@ class Cluster:
         self.urls.update(redis=redis_url, reports=reports_url, trackers=trackers_url)
         self.services.append(redis)
         replicas: list[tuple[str, int]] = []
+        actions: list[tuple[str, int]] = []
+        actions_port = free_port()
         for index in range(1, self.replicas + 1):
             action_port, rasa_port = free_port(), free_port()
             endpoints = self.work / f"endpoints-{index}.yml"
-            endpoints.write_text(endpoints_yaml(action_port, trackers_url, redis_url))
+            endpoints.write_text(endpoints_yaml(actions_port, trackers_url, redis_url))
+            actions.append((f"a{index}", action_port))
             action_env = {**env, "SANIC_HOST": "127.0.0.1"}
             self.services.append(Service(
                 f"actions-{index}", [str(BIN / "rasa"), "run", "actions", "--actions",
@@ -215,7 +243,8 @@ class Cluster:
             replicas.append((f"r{index}", rasa_port))
         stats_port = free_port()
         config = self.work / "haproxy.cfg"
-        config.write_text(haproxy_cfg(self.rasa_host, self.rasa_port, replicas, stats_port))
+        config.write_text(haproxy_cfg(self.rasa_host, self.rasa_port, replicas, stats_port,
+                                      actions_port, actions))
         self.services.append(Service("haproxy", [haproxy_binary(), "-db", "-f", str(config)],
                                      env, logs / "haproxy.log", self.rasa_port))
         self.urls.update(balancer=f"http://{self.rasa_host}:{self.rasa_port}",
@@ -230,6 +259,31 @@ class Cluster:
         for service in self.services:
             if service.port and not wait_for_port(service.port, timeout):
                 raise ServiceError(f"{service.name} did not start:\n{tail(service.log)}")
+        # A port is open before Rasa has loaded its model: wait until each answers.
+        for service in self.services:
+            path = {"rasa": "/", "actions": "/health"}.get(service.name.split("-")[0])
+            if path and not wait_ready([f"http://127.0.0.1:{service.port}{path}"],
+                                       timeout=timeout):
+                raise ServiceError(f"{service.name} did not answer:\n{tail(service.log)}")
+        self._wait_balanced(timeout=60)
+
+    def _wait_balanced(self, timeout: float) -> None:
+        """Wait until HAProxy has every replica in rotation (its health checks passed)."""
+        import urllib.request
+
+        host = "127.0.0.1" if self.rasa_host in ("0.0.0.0", "::") else self.rasa_host  # noqa: S104
+        wanted = {f"r{index}" for index in range(1, self.replicas + 1)}
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while seen != wanted and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(  # noqa: S310 - our own balancer
+                        f"http://{host}:{self.rasa_port}/", timeout=5) as answer:
+                    seen.add(answer.headers.get("X-Replica", ""))
+            except OSError:
+                time.sleep(0.5)
+        if not wanted <= seen:
+            raise ServiceError(f"HAProxy did not put every replica in rotation: {sorted(seen)}")
 
     def supervise(self) -> None:
         """Restart what dies (1 s, then up to 30 s back-off when it keeps dying)."""

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ class Cluster:
     process: subprocess.Popen
     output: list[str] = field(default_factory=list)
 
-    def say(self, sender: str, message: str, attempts: int = 3) -> tuple[list[dict], str]:
+    def say(self, sender: str, message: str, attempts: int = 6) -> tuple[list[dict], str]:
         """One REST message through HAProxy: (replies, the replica that answered).
 
         A client retries a request the balancer could not deliver (502/503), as
@@ -60,7 +61,7 @@ class Cluster:
     def pid_of(self, service: str) -> int:
         """The pid of a supervised service (rasa-1, actions-2, redis, haproxy)."""
         port = self.port_of(service)
-        found = subprocess.run(["pgrep", "-f", f"--port {port}( |$)"], capture_output=True,
+        found = subprocess.run(["pgrep", "-f", "--", f"--port {port}( |$)"], capture_output=True,
                                text=True, check=False).stdout.split()
         assert found, f"no process for {service} on port {port}"
         return int(found[0])
@@ -99,7 +100,7 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
                "TRACKER_DATABASE_URL": trackers_url, "VAR_DIR": str(work / "var"),
                "DAILY_REPORT_CAP": "100", "RATE_LIMIT_BURST": "100"}
         process = subprocess.Popen(  # noqa: S603
-            [str(Path(".venv/bin/python").resolve()), "scripts/run_cluster.py", "--replicas",
+            [sys.executable, "scripts/run_cluster.py", "--replicas",
              "2", "--port", str(port), "--work", str(work)],
             cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -113,11 +114,13 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
                 running.output.append(line.rstrip("\n"))
                 if "Press Ctrl-C" in line:
                     ready.set()
+            ready.set()  # the cluster exited: stop waiting
 
         reader = threading.Thread(target=read_output, daemon=True)
         reader.start()
         try:
-            if not ready.wait(START_SECONDS) or not wait_for_port(port, 10):
+            if (not ready.wait(START_SECONDS) or process.poll() is not None
+                    or not wait_for_port(port, 10)):
                 pytest.fail("the cluster did not start:\n" + "\n".join(running.output[-40:])
                             + "\n" + running.log_tail(), pytrace=False)
             # Both replicas pass HAProxy's health check before the tests start.
@@ -126,7 +129,7 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
             while len(seen) < 2 and time.monotonic() < deadline:
                 answer = httpx.get(f"{running.url}/webhooks/rest/", timeout=10)
                 seen.add(answer.headers.get("X-Replica", "?"))
-            assert seen == {"r1", "r2"}, seen
+            assert {"r1", "r2"} <= seen, seen
             yield running
         finally:
             os.killpg(process.pid, signal.SIGINT)
