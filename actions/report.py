@@ -32,7 +32,7 @@ from actions.services import (
     merge_evidence,
     reporter_key,
 )
-from bot.categories import CATEGORIES, detect_category, get_category, label_for
+from bot.categories import categories, detect_category, get_category, label_for
 from bot.clock import Today, system_today
 from bot.dates import (
     format_date_id,
@@ -488,7 +488,7 @@ class ActionAskCategory(Action):
     ) -> list[EventType]:
         buttons = [
             {"title": c.button_title, "payload": f'/inform{{"category": "{c.value}"}}'}
-            for c in CATEGORIES
+            for c in categories()
         ]
         dispatcher.utter_message(response="utter_ask_category", buttons=buttons)
         return []
