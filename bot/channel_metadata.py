@@ -35,7 +35,7 @@ from bot.privacy import attest_sender, encrypt_contact
 logger = logging.getLogger(__name__)
 
 ATTESTATION = "attestation"
-CONTACT_TOKEN = "contact_token"
+CONTACT_TOKEN = "contact_token"  # noqa: S105 - a key name, not a secret
 EVIDENCE = "evidence"
 LOCATION = "location"
 #: Keys with a meaning in the contract; anything else travels in `extra`.

@@ -10,10 +10,11 @@ follow-up answer to an ambiguous match ("kota", "yang kab", "2").
 
 The CSV files under `bot/resources/wilayah/` and the curated words of
 `bot/resources/word_lists/regions.yml` (aliases such as "jateng", ordinary chat
-words, qualifiers) are read on first use; every index is built once and cached, so matching one message is a handful of dictionary
-look-ups. Typos are found through an index of deletion variants of the region
-words, then checked with an edit distance, only against words of similar
-length with the same first letter.
+words, qualifiers) are read on first use; every index is built once and
+cached, so matching one message is a handful of dictionary look-ups. Typos
+are found through an index of deletion variants of the region words, then
+checked with an edit distance, only against words of similar length with the
+same first letter.
 """
 
 from __future__ import annotations
@@ -475,6 +476,12 @@ def _index() -> _Index:
     )
     logger.debug("Region index: %d keys, %d kecamatan keys", len(keys), len(kecamatan))
     return index
+
+
+def build_region_index() -> None:
+    """Read the region data and word lists and build the name index now
+    (otherwise the first match does it)."""
+    _index()
 
 
 # --- fuzzy matching ----------------------------------------------------------

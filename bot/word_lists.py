@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class WordListError(ValueError):
     """A word list file is missing a key or has a value of the wrong shape."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_word_list(name: str, directory: Path | None = None) -> Mapping[str, Any]:
     """The parsed file `<name>.yml` (read once per process and directory)."""
     path = (directory or WORD_LISTS_DIR) / f"{name}.yml"
