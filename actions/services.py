@@ -18,6 +18,7 @@ from bot.channel_metadata import ATTESTATION, ChannelMetadata
 from bot.evidence import sweep_orphaned_evidence
 from bot.privacy import is_sender_key, sender_key, verify_attestation
 from bot.rate_limit import TokenBucket, per_hour
+from bot.report_extraction import preload
 from bot.settings import get_settings
 from bot.store import ReportStore
 
@@ -135,6 +136,20 @@ def latest_text(tracker: Tracker) -> str:
     relies on them to."""
     text = (tracker.latest_message or {}).get("text") or ""
     return text[: get_settings().max_message_chars]
+
+
+_word_lists_read = threading.Event()
+
+
+async def ensure_word_lists() -> None:
+    """Read the word lists and wording files once per process, in a worker thread.
+
+    Actions that read messages or show labels await this first, so no file is
+    read on the event loop and no extractor spends its time budget on it.
+    """
+    if not _word_lists_read.is_set():
+        await asyncio.to_thread(preload)
+        _word_lists_read.set()
 
 
 async def extract(func: Callable[..., T], *args: Any, default: T) -> T:

@@ -3,9 +3,9 @@
 Trainers edit the files; the modules that use them (`bot.regions`,
 `bot.categories`, `bot.report_extraction`) read each one once per process,
 through `load_word_list`, and turn it into their own frozen structures. The
-first read happens inside an extractor, which runs in a worker thread
-(`actions.services.extract`), or at start-up (`warm_up`), never on the event
-loop of a server.
+action server reads them all in a worker thread before its first use
+(`actions.services.ensure_word_lists`, `bot.report_extraction.preload`), so no
+server reads them on its event loop.
 
 Two shapes are accepted for a group of words: plain text with the words
 separated by spaces or line breaks (`common_words: saya aku gue ...`), or a
