@@ -397,13 +397,13 @@ def _index() -> _Index:
     words = region_words()
     keys: dict[str, _Key] = {}
 
-    def codes_for(names: Iterable[str]) -> list[str]:
+    def codes_for(names: Iterable[str], section: str) -> list[str]:
         codes = []
         for name in names:
             region = table.by_name.get(name)
             if region is None:
-                raise WordListError(f"{REGION_WORDS}: {name!r} is not the official name "
-                                    "of a province or kabupaten/kota")
+                raise WordListError(f"{REGION_WORDS}.{section}: {name!r} is not the official "
+                                    "name of a province or kabupaten/kota")
             codes.append(region.code)
         return codes
 
@@ -426,15 +426,17 @@ def _index() -> _Index:
         return key
 
     for alias, names in words.aliases.items():
-        add(alias, codes_for(names))
+        add(alias, codes_for(names, "aliases"))
     for alias, target in words.same_as.items():
         target_key = existing(target, "same_as")
         tokens = _canon_tokens(normalize_text(alias))
         keys[_compact(tokens)] = _Key(" ".join(tokens), target_key.entry, _strength(tokens))
     for name, extra in words.also_offered.items():
-        _add_codes(existing(name, "also_offered").entry.extra, codes_for(extra))
+        _add_codes(existing(name, "also_offered").entry.extra,
+                   codes_for(extra, "also_offered"))
     for name, pool in words.qualified_only.items():
-        _add_codes(existing(name, "with_qualifier_only").entry.pool, codes_for(pool))
+        _add_codes(existing(name, "with_qualifier_only").entry.pool,
+                   codes_for(pool, "with_qualifier_only"))
     for key in keys.values():
         key.entry.core.sort(key=lambda code: (_LEVEL_ORDER[table.by_code[code].level], code))
 

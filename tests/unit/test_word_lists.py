@@ -65,7 +65,7 @@ def test_an_alias_for_an_unknown_region_is_named(
     words = dataclasses.replace(region_words(),
                                 aliases={"jateng": ("Jawa Tenggah",)})
     monkeypatch.setattr(regions, "region_words", lambda: words)
-    with pytest.raises(WordListError, match="'Jawa Tenggah' is not the official name"):
+    with pytest.raises(WordListError, match="aliases: 'Jawa Tenggah' is not the official"):
         match_region("jateng")
 
 
