@@ -9,7 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.services import merge_evidence
+from actions.services import ensure_word_lists, merge_evidence
+from bot.report_wording import LABELS, phrase
 
 logger = logging.getLogger(__name__)
 
@@ -25,29 +26,25 @@ class ActionReceiveEvidence(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        await ensure_word_lists()
         known = tracker.get_slot("evidence") or []
         merged, added = await merge_evidence(known, tracker, MAX_EVIDENCE_FILES)
         in_form = (tracker.active_loop or {}).get("name") == "report_form"
         if added == 0:
             if len(known) >= MAX_EVIDENCE_FILES:
-                text = (f"Satu laporan memuat paling banyak {MAX_EVIDENCE_FILES} berkas bukti; "
-                        "berkas ini tidak saya lampirkan.")
+                dispatcher.utter_message(response="utter_evidence_limit_reached",
+                                         max_files=MAX_EVIDENCE_FILES)
             elif known:
-                text = "Berkas ini sudah saya terima sebelumnya."
+                dispatcher.utter_message(response="utter_evidence_already_received")
             else:
-                text = ("Saya belum menerima berkasnya. Kirim gambar tangkapan layar (JPG, PNG) "
-                        "atau dokumen PDF langsung di percakapan ini, ya.")
-            dispatcher.utter_message(text=text)
+                dispatcher.utter_message(response="utter_evidence_missing")
             return []
         logger.info("Evidence received (%d new, %d in total)", added, len(merged))
-        count = f"{len(merged)} berkas" if len(merged) > 1 else "Berkas"
+        files = (phrase(LABELS, "files_received", count=len(merged)) if len(merged) > 1
+                 else phrase(LABELS, "one_file_received"))
         if in_form:
-            dispatcher.utter_message(
-                text=f"{count} bukti sudah saya terima dan akan dilampirkan pada laporan ini. 👍")
+            dispatcher.utter_message(response="utter_evidence_added_to_report", files=files)
         else:
-            dispatcher.utter_message(
-                text=f"{count} bukti sudah saya terima. Akan saya lampirkan pada laporan "
-                "yang Anda kirim berikutnya.",
-                buttons=[{"title": "Lapor pelanggaran", "payload": "/report_violation"}],
-            )
+            dispatcher.utter_message(response="utter_evidence_kept_for_next_report",
+                                     files=files)
         return [SlotSet("evidence", merged)]

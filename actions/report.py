@@ -1,10 +1,13 @@
-"""The report form: extraction and validation of each field, and filing.
+"""The report form: reading each field from free text, and filing.
 
 The form (`report_form` in domain.yml) asks only for what the citizen has not
-already said. Every field is extracted here from free text (custom slot
-mappings), so a complete report in one message fills the whole form at once.
-`action_submit_report` is the single exit: it files the report, or explains why
-not (consent declined, too many failed answers, daily cap).
+already said. What a message says about each field is read by the pure
+functions of `bot.report_extraction` (in a worker thread, within a time
+budget); this module turns their answers into slots and responses, on the
+guard, failure path and "continue?" of `actions.form_validation`.
+`action_submit_report` is the single exit: it files the report, or explains
+why not (consent declined, the citizen stopped, no answer to "continue?",
+daily cap).
 """
 
 from __future__ import annotations
@@ -12,17 +15,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.evidence import MAX_EVIDENCE_FILES
+from actions.form_validation import (
+    CONTINUE_SLOT,
+    FAILURES_SLOT,
+    GuidedFormValidationAction,
+    SlotReading,
+    is_control_message,
+)
 from actions.services import (
     channel_of,
+    ensure_word_lists,
     extract,
     get_store,
     latest_contact_token,
@@ -32,84 +44,60 @@ from actions.services import (
     merge_evidence,
     reporter_key,
 )
-from bot.categories import CATEGORIES, detect_category, get_category, label_for
+from bot.categories import categories, label_for
 from bot.clock import Today, system_today
-from bot.dates import (
-    format_date_id,
-    format_relative_id,
-    is_past_deadline,
-    parse_known_date,
-)
+from bot.dates import format_date_id, format_relative_id
 from bot.election_facts import template_values
 from bot.link_checker import LinkChecker, LinkCheckResult
-from bot.regions import NO_MATCH, match_region, resolve_choice
+from bot.report_extraction import (
+    FORMAL_REPORT_DAYS,
+    MAX_DESCRIPTION,
+    MAX_LINKS,
+    MIN_DESCRIPTION,
+    NATIONAL,
+    NO_REGION,
+    NO_REPORTED_PARTY,
+    LinksFound,
+    account_of_events,
+    check_description,
+    confirmation,
+    field_to_edit,
+    find_category,
+    find_known_date,
+    find_links,
+    find_region,
+    reported_party,
+    valid_category,
+    valid_known_date,
+    valid_region_name,
+    yes_or_no,
+)
+from bot.report_wording import LABELS, phrase
 from bot.settings import get_settings
 from bot.store import DailyCapExceeded, NewEvidence, NewReport, NewReportLink
-from bot.urls import UrlError, extract_urls, parse_and_validate
+from bot.urls import UrlError, parse_and_validate
 
 logger = logging.getLogger(__name__)
 
 FORM_NAME = "report_form"
-MAX_LINKS = 10
-MIN_DESCRIPTION = 15
-MAX_DESCRIPTION = 2000
-MAX_FAILURES = 3
-# A first message this long (links removed) is taken as the account of events.
-FIRST_MESSAGE_DESCRIPTION = 40
-# Questions whose long answers also count as the account of events.
-DESCRIPTION_TOO = frozenset({None, "report_links", "category", "region", "known_date"})
-# Intents that mean "not an answer to the question": the form steps aside and
-# the rules answer them, then the form asks again.
-CONTROL_INTENTS = frozenset(
-    {"stop", "help", "bot_challenge", "human_handoff", "faq", "ask_rules",
-     "check_status", "delete_my_data", "send_evidence", "share_location",
-     "unsupported_message"}
-)
-CONTROL_CONFIDENCE = 0.6
-SKIP_WORDS = frozenset(
-    {"lewati", "skip", "tidak tahu", "gak tau", "ga tau", "nggak tahu", "tdk tahu",
-     "tidak ada", "gak ada", "ga ada", "-", "tidak tau", "gatau", "gk tau", "anonim"}
-)
-NO_REPORTED_PARTY = "-"
-# Days a formal report may be filed after the violation became known (Perbawaslu
-# 7/2022 Pasal 8(3); UU 7/2017 counts working days, so calendar days are the
-# safe reading).
-FORMAL_REPORT_DAYS = 7
-NATIONAL = "nasional"
+#: Longest part of a link repeated in a reply.
+LINK_ECHO_CHARS = 80
 
 REPORT_SLOTS = (
     "report_links", "link_checks", "category", "description", "region", "region_code",
     "region_candidates", "known_date", "reported_party", "report_confirmed", "edit_field",
-    "form_failures", "evidence",
+    FAILURES_SLOT, CONTINUE_SLOT, "evidence",
 )
-# Slots the form keeps for itself; the SDK drops non-required slots otherwise.
-AUXILIARY_SLOTS = ("link_checks", "region_code", "region_candidates", "form_failures")
-EDITABLE_FIELDS = ("report_links", "category", "description", "region", "known_date",
-                   "reported_party")
-
-
-def _is_control_message(tracker: Tracker) -> bool:
-    name, confidence = latest_intent(tracker)
-    return name in CONTROL_INTENTS and confidence >= CONTROL_CONFIDENCE
 
 
 def _entity_values(tracker: Tracker, entity: str) -> list[str]:
     return [str(v) for v in tracker.get_latest_entity_values(entity) if v is not None]
 
 
-def _failure_update(tracker: Tracker, slot: str) -> dict[str, Any]:
-    failures = dict(tracker.get_slot("form_failures") or {})
-    failures[slot] = int(failures.get(slot, 0)) + 1
-    return {"form_failures": failures}
+class ValidateReportForm(GuidedFormValidationAction):
+    """Reads and checks every field of the report form."""
 
-
-def _too_many_failures(tracker: Tracker) -> bool:
-    failures = tracker.get_slot("form_failures") or {}
-    return any(int(count) >= MAX_FAILURES for count in failures.values())
-
-
-class ValidateReportForm(FormValidationAction):
-    """Extracts and validates every field of the report form."""
+    auxiliary_slots = ("link_checks", "region_code", "region_candidates")
 
     def __init__(self, today: Today = system_today) -> None:
         """`today` is the day relative dates ("kemarin", "3 hari lalu") count from."""
@@ -119,18 +107,32 @@ class ValidateReportForm(FormValidationAction):
     def name(self) -> str:
         return "validate_report_form"
 
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
+    def slot_readings(self) -> Mapping[str, SlotReading]:
+        """Links collect and are read from any message (a link the NLU took for a
+        question still answers the link question); the form's own questions
+        and the reported party are read only as answers to their question."""
+        asked_only = SlotReading(only_when_asked=True, refill=True)
+        return {
+            "report_links": SlotReading(refill=True, control_when_asked=True),
+            "reported_party": SlotReading(only_when_asked=True),
+            "report_confirmed": asked_only,
+            "edit_field": asked_only,
+        }
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Make sure the word lists are read (in a thread), then read the message."""
+        await ensure_word_lists()
+        return await super().run(dispatcher, tracker, domain)
+
+    async def form_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        """Stop early when consent is declined or answers keep failing; add edit steps."""
+        """End at once when consent is declined; ask which part to change after "Ubah"."""
         if tracker.get_slot("consent_given") is False:
             return ["consent_given"]  # filled: the form ends and the submit action explains
-        if _too_many_failures(tracker):
-            return []
         slots = list(domain_slots)
         if tracker.get_slot("report_confirmed") == "edit":
             slots.insert(slots.index("report_confirmed"), "edit_field")
@@ -139,15 +141,10 @@ class ValidateReportForm(FormValidationAction):
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Validate the required slots and keep the auxiliary slots set on the way."""
-        candidates = tracker.slots_to_validate()
+        """Also keep the files of a screenshot sent with a caption."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
-        validated = {event["name"] for event in events}
-        for name in AUXILIARY_SLOTS:
-            if name in candidates and name not in validated:
-                events.append(SlotSet(name, tracker.slots.get(name)))
-        # A screenshot with a caption: the caption fills fields, the file is kept.
-        # (A file alone is a control message, answered by action_receive_evidence.)
+        # The caption fills fields, the file is kept. (A file alone is a control
+        # message, answered by action_receive_evidence.)
         if latest_intent(tracker)[0] != "send_evidence":
             merged, added = await merge_evidence(tracker.get_slot("evidence"), tracker,
                                                  MAX_EVIDENCE_FILES)
@@ -160,20 +157,14 @@ class ValidateReportForm(FormValidationAction):
     async def extract_consent_given(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("consent_given") is not None:
-            return {}
-        key = reporter_key(tracker)
-        if await asyncio.to_thread(get_store().has_consent, key):
+        if await asyncio.to_thread(get_store().has_consent, reporter_key(tracker)):
             return {"consent_given": True}
-        if tracker.get_slot("requested_slot") != "consent_given" or _is_control_message(tracker):
+        if not self.asked(tracker, "consent_given"):
             return {}
-        intent, _ = latest_intent(tracker)
-        if intent == "affirm":
-            return {"consent_given": True}
-        if intent == "deny":
-            return {"consent_given": False}
-        dispatcher.utter_message(text="Mohon jawab dengan memilih Setuju atau Tidak setuju.")
-        return _failure_update(tracker, "consent_given")
+        answer = yes_or_no(latest_intent(tracker)[0])
+        if answer is None:
+            return self.fail(dispatcher, tracker, "consent_given", "utter_consent_unclear")
+        return {"consent_given": answer}
 
     async def validate_consent_given(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -191,29 +182,18 @@ class ValidateReportForm(FormValidationAction):
     async def extract_report_links(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "report_links" and _is_control_message(tracker):
-            return {}
-        found = await extract(extract_urls, latest_text(tracker), default=[])
-        requested = tracker.get_slot("requested_slot") == "report_links"
-        if not found:
-            if requested and not _is_control_message(tracker):
-                dispatcher.utter_message(
-                    text="Saya belum menemukan tautan di pesan Anda. Salin tautan kontennya "
-                    "(diawali https://) lalu kirim ke sini, ya."
-                )
-                return _failure_update(tracker, "report_links")
-            return {}
         known = list(tracker.get_slot("report_links") or [])
-        merged = known + [url for url in found if url not in known]
-        if len(merged) > MAX_LINKS:
-            dispatcher.utter_message(
-                text=f"Satu laporan memuat paling banyak {MAX_LINKS} tautan; "
-                f"saya simpan {MAX_LINKS} yang pertama."
-            )
-            merged = merged[:MAX_LINKS]
-        if merged == known:
+        found = await extract(find_links, latest_text(tracker), known,
+                              default=LinksFound(tuple(known)))
+        if not found.in_message:
+            if self.asked(tracker, "report_links") and not is_control_message(tracker):
+                return self.fail(dispatcher, tracker, "report_links",
+                                 "utter_report_links_missing")
             return {}
-        return {"report_links": merged}
+        if found.dropped:
+            dispatcher.utter_message(response="utter_report_links_too_many",
+                                     max_links=MAX_LINKS)
+        return {"report_links": list(found.links)} if found.adds_to(known) else {}
 
     async def validate_report_links(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -229,9 +209,8 @@ class ValidateReportForm(FormValidationAction):
             try:
                 parsed = parse_and_validate(raw)
             except UrlError as error:
-                dispatcher.utter_message(
-                    text=f"Tautan {raw[:80]} tidak bisa dipakai: {error.message_id}"
-                )
+                dispatcher.utter_message(response="utter_link_unusable",
+                                         link=raw[:LINK_ECHO_CHARS], reason=error.message_id)
                 continue
             to_check.append(parsed.url)
         key = reporter_key(tracker)
@@ -252,19 +231,17 @@ class ValidateReportForm(FormValidationAction):
         for url in to_check:
             result = fetched.get(url) or LinkCheckResult.unchecked(url)
             if result.status in {"blocked", "invalid"}:
-                dispatcher.utter_message(
-                    text=f"Tautan {result.original[:80]} tidak bisa diterima: {result.note}"
-                )
+                dispatcher.utter_message(response="utter_link_refused",
+                                         link=result.original[:LINK_ECHO_CHARS],
+                                         reason=result.note)
                 continue
             if result.status != "ok" and result.note:
-                dispatcher.utter_message(
-                    text=f"Catatan: {result.note} Laporan tetap bisa dikirim."
-                )
+                dispatcher.utter_message(response="utter_link_check_note", note=result.note)
             checks.append(result.to_dict())
             valid.append(result.original)
         if not valid:
             return {"report_links": None, "link_checks": None,
-                    **_failure_update(tracker, "report_links")}
+                    **self.fail(dispatcher, tracker, "report_links")}
         return {"report_links": valid, "link_checks": checks}
 
     # --- category ------------------------------------------------------------
@@ -272,197 +249,115 @@ class ValidateReportForm(FormValidationAction):
     async def extract_category(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("category") is not None or _is_control_message(tracker):
-            return {}
-        for value in _entity_values(tracker, "category"):
-            if get_category(value):
-                return {"category": get_category(value).value}
-        detected = await extract(detect_category, latest_text(tracker), default=None)
-        if detected:
-            return {"category": detected}
-        if tracker.get_slot("requested_slot") == "category":
-            dispatcher.utter_message(text="Silakan pilih salah satu kategori dari tombol, ya.")
-            return _failure_update(tracker, "category")
+        found = await extract(find_category, latest_text(tracker),
+                              _entity_values(tracker, "category"), default=None)
+        if found:
+            return {"category": found}
+        if self.asked(tracker, "category"):
+            return self.fail(dispatcher, tracker, "category", "utter_category_unclear")
         return {}
 
     async def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        category = get_category(str(value)) if value else None
-        return {"category": category.value if category else None}
+        return {"category": valid_category(value)}
 
     # --- description ---------------------------------------------------------
 
     async def extract_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("description") is not None or _is_control_message(tracker):
-            return {}
-        text = latest_text(tracker).strip()
-        without_links = text
-        for url in await extract(extract_urls, text, default=[]):
-            without_links = without_links.replace(url, " ")
-        without_links = " ".join(without_links.split())
-        requested = tracker.get_slot("requested_slot")
-        if requested == "description":
-            return {"description": text}
-        if requested in DESCRIPTION_TOO and len(without_links) >= FIRST_MESSAGE_DESCRIPTION:
-            # A long message that starts the report, or answers the question about
-            # the link, category, place or date, also tells what happened.
-            return {"description": text}
-        return {}
+        text = await extract(account_of_events, latest_text(tracker),
+                             tracker.get_slot("requested_slot"), default=None)
+        return {"description": text} if text is not None else {}
 
     async def validate_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = str(value or "").strip()
-        if len(text) < MIN_DESCRIPTION:
-            dispatcher.utter_message(
-                text=f"Uraiannya terlalu singkat. Mohon jelaskan minimal {MIN_DESCRIPTION} "
-                "karakter: apa isi kontennya dan mengapa melanggar."
-            )
-            return {"description": None, **_failure_update(tracker, "description")}
-        if len(text) > MAX_DESCRIPTION:
-            dispatcher.utter_message(
-                text=f"Uraian terlalu panjang; saya simpan {MAX_DESCRIPTION} karakter pertama."
-            )
-            text = text[:MAX_DESCRIPTION]
-        return {"description": text}
+        checked = check_description(value)
+        if checked.problem == "too_short":
+            return {"description": None,
+                    **self.fail(dispatcher, tracker, "description",
+                                "utter_description_too_short", min_chars=MIN_DESCRIPTION)}
+        if checked.problem == "truncated":
+            dispatcher.utter_message(response="utter_description_truncated",
+                                     max_chars=MAX_DESCRIPTION)
+        return {"description": checked.text}
 
     # --- region --------------------------------------------------------------
 
     async def extract_region(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("region") is not None or _is_control_message(tracker):
-            return {}
-        text = latest_text(tracker)
-        requested = tracker.get_slot("requested_slot") == "region"
-        candidates = tracker.get_slot("region_candidates")
-        if requested and candidates:
-            chosen = await extract(resolve_choice, candidates, text, default=None)
-            if chosen is not None:
-                return {"region": chosen["name"], "region_code": chosen["code"],
-                        "region_candidates": None}
-        match = await extract(match_region, text, default=NO_MATCH)
-        # A typo fix or a kecamatan hint is only trusted as an answer to the question.
-        if match.kind == "exact" and match.region is not None and (
-            requested or not match.needs_confirmation
-        ):
-            return {"region": match.region.display_name, "region_code": match.region.code,
+        asked = self.asked(tracker, "region")
+        answer = await extract(find_region, latest_text(tracker), asked,
+                               tracker.get_slot("region_candidates"), default=NO_REGION)
+        if answer.kind in ("region", "national"):
+            return {"region": answer.name, "region_code": answer.code,
                     "region_candidates": None}
-        if match.kind == "national":
-            return {"region": NATIONAL, "region_code": None, "region_candidates": None}
-        if match.kind == "ambiguous":
-            return {"region_candidates": [c.to_choice() for c in match.candidates]}
-        if requested:
-            dispatcher.utter_message(
-                text="Maaf, nama daerahnya belum saya kenali. Tulis nama kabupaten/kota atau "
-                "provinsinya, misalnya \"Kota Pekalongan\" atau \"Jawa Tengah\". "
-                "Jika tidak tahu, ketik \"tidak tahu\"."
-            )
-            return _failure_update(tracker, "region")
+        if answer.kind == "ambiguous":
+            return {"region_candidates": list(answer.candidates)}
+        if asked:
+            return self.fail(dispatcher, tracker, "region", "utter_region_unknown")
         return {}
 
     async def validate_region(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        return {"region": str(value)[:200] if value else None}
+        return {"region": valid_region_name(value)}
 
     # --- date ----------------------------------------------------------------
 
     async def extract_known_date(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("known_date") is not None or _is_control_message(tracker):
-            return {}
-        requested = tracker.get_slot("requested_slot") == "known_date"
         today = self._today()
-        parsed = await extract(parse_known_date, latest_text(tracker), today, default=None)
-        if parsed is None:
-            if requested:
-                dispatcher.utter_message(
-                    text="Maaf, tanggalnya belum saya pahami. Contoh: \"hari ini\", "
-                    "\"kemarin\", \"3 hari lalu\", atau \"5/11\"."
-                )
-                return _failure_update(tracker, "known_date")
+        answer = await extract(find_known_date, latest_text(tracker), today, default=None)
+        if answer is None:
+            if self.asked(tracker, "known_date"):
+                return self.fail(dispatcher, tracker, "known_date", "utter_known_date_unclear")
             return {}
-        if parsed.future:
-            dispatcher.utter_message(
-                text="Tanggal itu belum terjadi. Kapan Anda pertama kali melihat kontennya?"
-            )
-            return _failure_update(tracker, "known_date")
-        if is_past_deadline(parsed.value, today):
-            dispatcher.utter_message(
-                text=f"Catatan: konten ini Anda ketahui {format_relative_id(parsed.value, today)}. "
-                "Laporan pelanggaran pemilu umumnya harus disampaikan paling lama 7 hari sejak "
-                "diketahui, jadi laporan ini mungkin hanya menjadi informasi awal. "
-                "Tetap saya catat."
-            )
-        return {"known_date": parsed.value.isoformat()}
+        if answer.future:
+            return self.fail(dispatcher, tracker, "known_date", "utter_known_date_future")
+        if answer.late:
+            dispatcher.utter_message(response="utter_known_date_late",
+                                     known_relative=format_relative_id(answer.day, today))
+        return {"known_date": answer.day.isoformat()}
 
     async def validate_known_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        try:
-            return {"known_date": date.fromisoformat(str(value)).isoformat()}
-        except ValueError:
-            return {"known_date": None}
+        return {"known_date": valid_known_date(value)}
 
     # --- reported party ------------------------------------------------------
 
     async def extract_reported_party(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("reported_party") is not None:
-            return {}
-        if tracker.get_slot("requested_slot") != "reported_party" or _is_control_message(tracker):
-            return {}
-        text = " ".join(latest_text(tracker).split())
-        if text.lower() in SKIP_WORDS:
-            return {"reported_party": NO_REPORTED_PARTY}
-        return {"reported_party": text[:200]}
+        return {"reported_party": reported_party(latest_text(tracker))}
 
     # --- confirmation and edits ----------------------------------------------
 
     async def extract_report_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "report_confirmed" or _is_control_message(tracker):
-            return {}
-        intent, _ = latest_intent(tracker)
-        text = latest_text(tracker).strip().lower()
-        if intent == "affirm" or text in {"kirim", "kirim laporan", "ya kirim"}:
-            return {"report_confirmed": "yes"}
-        if intent == "deny" or text.startswith("ubah"):
-            return {"report_confirmed": "edit"}
-        dispatcher.utter_message(text="Pilih Kirim, Ubah, atau Batal, ya.")
-        return _failure_update(tracker, "report_confirmed")
+        answer = confirmation(latest_intent(tracker)[0], latest_text(tracker))
+        if answer is None:
+            return self.fail(dispatcher, tracker, "report_confirmed",
+                             "utter_report_confirmed_unclear")
+        return {"report_confirmed": answer}
 
     async def extract_edit_field(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "edit_field" or _is_control_message(tracker):
-            return {}
-        for value in _entity_values(tracker, "form_field"):
-            if value in EDITABLE_FIELDS:
-                return {"edit_field": value}
-        text = latest_text(tracker).lower()
-        words = {
-            "tautan": "report_links", "link": "report_links", "kategori": "category",
-            "uraian": "description", "cerita": "description", "daerah": "region",
-            "wilayah": "region", "tanggal": "known_date", "terlapor": "reported_party",
-            "akun": "reported_party",
-        }
-        for word, field in words.items():
-            if word in text:
-                return {"edit_field": field}
-        dispatcher.utter_message(text="Pilih bagian yang ingin diubah dari tombol, ya.")
-        return _failure_update(tracker, "edit_field")
+        field = field_to_edit(latest_text(tracker), _entity_values(tracker, "form_field"))
+        if field is None:
+            return self.fail(dispatcher, tracker, "edit_field", "utter_edit_field_unclear")
+        return {"edit_field": field}
 
     async def validate_edit_field(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -486,9 +381,10 @@ class ActionAskCategory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        await ensure_word_lists()
         buttons = [
             {"title": c.button_title, "payload": f'/inform{{"category": "{c.value}"}}'}
-            for c in CATEGORIES
+            for c in categories()
         ]
         dispatcher.utter_message(response="utter_ask_category", buttons=buttons)
         return []
@@ -535,10 +431,11 @@ def report_summary_values(tracker: Tracker, today: date) -> dict[str, str]:
         "links": "\n".join(f"  {i}. {url}" for i, url in enumerate(links, 1)) or "-",
         "category_label": label_for(tracker.get_slot("category")),
         "description": description or "-",
-        "region_label": "Nasional / tidak diketahui" if region == NATIONAL else (region or "-"),
+        "region_label": (phrase(LABELS, "national_region") if region == NATIONAL
+                         else (region or "-")),
         "known_date_label": known_text,
         "reported_party_label": "-" if party in (None, NO_REPORTED_PARTY) else party,
-        "evidence_label": f"{len(evidence)} berkas" if evidence else "-",
+        "evidence_label": phrase(LABELS, "file_count", count=len(evidence)) if evidence else "-",
     }
 
 
@@ -555,6 +452,7 @@ class ActionAskReportConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        await ensure_word_lists()
         dispatcher.utter_message(
             response="utter_ask_report_confirmed",
             **report_summary_values(tracker, self._today()),
@@ -579,7 +477,8 @@ def formal_deadline_label(known: str | None, today: date) -> str:
     if not known:
         return ""
     deadline = date.fromisoformat(known) + timedelta(days=FORMAL_REPORT_DAYS)
-    return f" (sampai {format_date_id(deadline)}, {format_relative_id(deadline, today)})"
+    return " " + phrase(LABELS, "formal_deadline", date=format_date_id(deadline),
+                        relative=format_relative_id(deadline, today))
 
 
 class ActionSubmitReport(Action):
@@ -596,13 +495,18 @@ class ActionSubmitReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        await ensure_word_lists()
         today = self._today()
         facts = template_values(today)
         reset = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         if tracker.get_slot("consent_given") is False:
             dispatcher.utter_message(response="utter_consent_declined", **facts)
             return [*reset, SlotSet("consent_given", None)]
-        if _too_many_failures(tracker) or tracker.get_slot("report_confirmed") != "yes":
+        if tracker.get_slot(CONTINUE_SLOT) is False:
+            dispatcher.utter_message(response="utter_report_stopped", **facts)
+            return reset
+        if tracker.get_slot("report_confirmed") != "yes":
+            # The form ended without a confirmed report: "continue?" got no answer.
             dispatcher.utter_message(response="utter_too_many_attempts", **facts)
             return reset
 

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
-from bot.evidence import EvidenceFile, sweep_orphaned_evidence
+from bot.channel_metadata import ATTESTATION, ChannelMetadata
+from bot.evidence import sweep_orphaned_evidence
 from bot.privacy import is_sender_key, sender_key, verify_attestation
 from bot.rate_limit import TokenBucket, per_hour
+from bot.report_extraction import preload
 from bot.settings import get_settings
 from bot.store import ReportStore
 
@@ -97,7 +99,7 @@ def is_verified(tracker: Tracker) -> bool:
     sender = tracker.sender_id
     return (channel in VERIFIED_CHANNELS and is_sender_key(sender)
             and verify_attestation(channel, sender,
-                                   _raw_latest_metadata(tracker).get("attestation")))
+                                   _raw_latest_metadata(tracker).get(ATTESTATION)))
 
 
 def link_check_allowed(key: str) -> bool:
@@ -136,6 +138,20 @@ def latest_text(tracker: Tracker) -> str:
     return text[: get_settings().max_message_chars]
 
 
+_word_lists_read = threading.Event()
+
+
+async def ensure_word_lists() -> None:
+    """Read the word lists and wording files once per process, in a worker thread.
+
+    Actions that read messages or show labels await this first, so no file is
+    read on the event loop and no extractor spends its time budget on it.
+    """
+    if not _word_lists_read.is_set():
+        await asyncio.to_thread(preload)
+        _word_lists_read.set()
+
+
 async def extract(func: Callable[..., T], *args: Any, default: T) -> T:
     """Run a CPU-bound extractor in a worker thread within its time budget.
 
@@ -159,10 +175,12 @@ def latest_intent(tracker: Tracker) -> tuple[str, float]:
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
 
 
-def latest_metadata(tracker: Tracker) -> dict[str, Any]:
-    """The channel metadata of the latest user message (see channels/common.py),
-    or {} when that message did not come through a verified connector."""
-    return _raw_latest_metadata(tracker) if is_verified(tracker) else {}
+def latest_metadata(tracker: Tracker) -> ChannelMetadata:
+    """The channel metadata of the latest user message (`bot.channel_metadata`),
+    or an empty one when that message did not come through a verified connector."""
+    if not is_verified(tracker):
+        return ChannelMetadata()
+    return ChannelMetadata.from_dict(_raw_latest_metadata(tracker))
 
 
 def latest_contact_token(tracker: Tracker) -> str | None:
@@ -171,8 +189,7 @@ def latest_contact_token(tracker: Tracker) -> str | None:
     Connectors send it with every message and the tracker store never keeps it
     (`bot.tracker_stores`), so only the message being handled has it.
     """
-    token = latest_metadata(tracker).get("contact_token")
-    return token if isinstance(token, str) and token else None
+    return latest_metadata(tracker).contact_token
 
 
 async def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
@@ -180,17 +197,16 @@ async def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
     """Add the files of the latest message to `known` (no duplicates); return (all, added).
 
     Only a verified connector's files count, and each must be on disk as described
-    (`EvidenceFile.from_metadata(verify=True)`, hashed in a thread).
+    (`EvidenceFile.verify`, hashed in a thread).
     """
     merged = list(known or [])
     seen = {item.get("sha256") for item in merged if isinstance(item, dict)}
     added = 0
-    for raw in latest_metadata(tracker).get("evidence") or []:
-        item = await asyncio.to_thread(EvidenceFile.from_metadata, raw, True)
-        if item is None:
-            logger.warning("Ignoring malformed evidence metadata")
-            continue
+    for item in latest_metadata(tracker).evidence:
         if item.sha256 in seen or len(merged) >= limit:
+            continue
+        if not await asyncio.to_thread(item.verify):
+            logger.warning("Ignoring evidence metadata whose file does not match")
             continue
         merged.append(item.to_metadata())
         seen.add(item.sha256)

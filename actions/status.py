@@ -12,17 +12,19 @@ from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.services import get_store, latest_text, reporter_key
+from actions.services import ensure_word_lists, get_store, latest_text, reporter_key
 from bot.categories import label_for
 from bot.clock import Today, system_today
 from bot.dates import WIB, format_date_id
 from bot.election_facts import template_values
 from bot.evidence import EvidenceFile, delete_evidence
 from bot.privacy import ERASURE_SLOT
+from bot.report_wording import LABELS, phrase
 from bot.status_labels import status_label
 from bot.store.tickets import find_ticket_codes, normalize_ticket_code
 
 logger = logging.getLogger(__name__)
+
 
 def _local_day(moment: Any) -> str:
     """A timestamp as an Indonesian date and time (WIB)."""
@@ -54,6 +56,7 @@ class ActionCheckStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        await ensure_word_lists()
         key = reporter_key(tracker)
         store = get_store()
         code = _ticket_from(tracker)
@@ -71,7 +74,8 @@ class ActionCheckStatus(Action):
                 category_label=label_for(status.category),
                 filed_at=_local_day(status.created_at),
                 updated_at=_local_day(status.updated_at),
-                note=f"\nCatatan petugas: {status.note}" if status.note else "",
+                note="\n" + phrase(LABELS, "reviewer_note", note=status.note)
+                if status.note else "",
             )
             return []
         reports = await asyncio.to_thread(store.list_reports, key, 5)

@@ -1,12 +1,25 @@
-"""Violation categories: canonical values, Indonesian labels, and keyword detection."""
+"""Violation categories: canonical values, Indonesian labels, and keyword detection.
+
+The categories themselves (value, label, button title, keywords) are data, in
+`bot/resources/word_lists/categories.yml`, read once on first use.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from bot.word_lists import WordListError, load_word_list, phrase_list, required
 
 logger = logging.getLogger(__name__)
+
+CATEGORY_WORDS = "categories"  # bot/resources/word_lists/categories.yml
+#: The catch-all category, always offered last.
+OTHER = "lainnya"
+MAX_BUTTON_TITLE = 20
 
 
 @dataclass(frozen=True)
@@ -24,77 +37,63 @@ class Category:
         return self.button or self.label
 
 
-CATEGORIES: tuple[Category, ...] = (
-    Category(
-        "hoaks",
-        "Hoaks / berita bohong",
-        ("hoaks", "hoax", "hoak", "hox", "berita bohong", "bohong", "disinformasi",
-         "misinformasi", "berita palsu", "foto editan", "video editan", "editan"),
-        button="Hoaks",
-    ),
-    Category(
-        "ujaran_kebencian",
-        "Ujaran kebencian",
-        ("ujaran kebencian", "kebencian", "hate speech", "menghina", "hinaan", "provokasi",
-         "provokatif", "adu domba", "ngadu domba", "mengadu domba", "caci maki", "menghasut"),
-        button="Ujaran kebencian",
-    ),
-    Category(
-        "sara",
-        "SARA",
-        ("sara", "suku", "agama", "ras", "antargolongan", "rasis", "rasisme", "etnis"),
-    ),
-    Category(
-        "kampanye_hitam",
-        "Kampanye hitam / fitnah",
-        ("kampanye hitam", "black campaign", "fitnah", "memfitnah", "pembunuhan karakter"),
-        button="Kampanye hitam",
-    ),
-    Category(
-        "politik_uang",
-        "Politik uang",
-        ("politik uang", "money politic", "money politics", "serangan fajar", "bagi amplop",
-         "amplop", "bagi duit", "bagi2 duit", "bagi-bagi uang", "bagi uang", "sembako",
-         "suap", "beli suara", "vote buying"),
-    ),
-    Category(
-        "kampanye_di_luar_jadwal",
-        "Kampanye di luar jadwal",
-        ("di luar jadwal", "luar jadwal", "masa tenang", "curi start", "curi star",
-         "sebelum jadwal", "belum waktunya kampanye"),
-        button="Di luar jadwal",
-    ),
-    Category(
-        "netralitas",
-        "Netralitas ASN / TNI / Polri / kepala desa",
-        ("asn", "pns", "tidak netral", "gak netral", "ga netral", "netralitas", "kades",
-         "kepala desa", "perangkat desa", "polisi", "polri", "tni", "tentara", "aparat",
-         "lurah", "camat", "pegawai negeri"),
-        button="Netralitas aparat",
-    ),
-    Category("lainnya", "Lainnya", ()),
-)
+def _category(entry: Any, where: str) -> Category:
+    if not isinstance(entry, dict):
+        raise WordListError(f"{where}: expected value, label, button, keywords")
+    value = str(required(entry, "value", where))
+    label = str(required(entry, "label", where))
+    button = str(entry.get("button") or "")
+    category = Category(value, label, phrase_list(entry.get("keywords") or [],
+                                                   f"{where}.keywords"), button)
+    if not re.fullmatch(r"[a-z_]+", value):
+        raise WordListError(f"{where}: value {value!r} must be lower_case_with_underscores")
+    if len(category.button_title) > MAX_BUTTON_TITLE:
+        raise WordListError(f"{where}: {category.button_title!r} is longer than "
+                            f"{MAX_BUTTON_TITLE} characters; add a shorter `button`")
+    return category
 
-_BY_VALUE = {category.value: category for category in CATEGORIES}
 
-# Longest keywords first so "kampanye hitam" wins over shorter overlaps.
-_KEYWORD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rf"(?<![a-z0-9]){re.escape(keyword)}(?![a-z0-9])"), category.value)
-    for category in CATEGORIES
-    for keyword in sorted(category.keywords, key=len, reverse=True)
-)
+@dataclass(frozen=True)
+class _Categories:
+    all: tuple[Category, ...]
+    by_value: dict[str, Category]
+    # Longest keywords first so "kampanye hitam" wins over shorter overlaps.
+    patterns: tuple[tuple[re.Pattern[str], str], ...]
+
+
+@lru_cache(maxsize=1)
+def _categories() -> _Categories:
+    entries = required(load_word_list(CATEGORY_WORDS), "categories", CATEGORY_WORDS)
+    if not isinstance(entries, list):
+        raise WordListError(f"{CATEGORY_WORDS}.categories: expected a list")
+    found = tuple(_category(entry, f"{CATEGORY_WORDS}.categories[{i}]")
+                  for i, entry in enumerate(entries))
+    values = [category.value for category in found]
+    if len(set(values)) != len(values) or not values or values[-1] != OTHER:
+        raise WordListError(f"{CATEGORY_WORDS}: values must be unique and end with {OTHER!r}")
+    patterns = tuple(
+        (re.compile(rf"(?<![a-z0-9]){re.escape(keyword)}(?![a-z0-9])"), category.value)
+        for category in found
+        for keyword in sorted(category.keywords, key=len, reverse=True)
+    )
+    return _Categories(found, {category.value: category for category in found}, patterns)
+
+
+def categories() -> tuple[Category, ...]:
+    """Every category, in display order ("lainnya" last)."""
+    return _categories().all
 
 
 def category_values() -> list[str]:
     """All canonical category values, in display order."""
-    return [category.value for category in CATEGORIES]
+    return [category.value for category in categories()]
 
 
 def get_category(value: str | None) -> Category | None:
     """The category with this canonical value, or None."""
     if not value:
         return None
-    return _BY_VALUE.get(value.strip().lower())
+    return _categories().by_value.get(value.strip().lower())
 
 
 def label_for(value: str | None) -> str:
@@ -111,7 +110,7 @@ def detect_category(text: str) -> str | None:
     """
     lowered = text.lower()
     found: list[str] = []
-    for pattern, value in _KEYWORD_PATTERNS:
+    for pattern, value in _categories().patterns:
         if pattern.search(lowered) and value not in found:
             found.append(value)
     if len(found) == 1:

@@ -25,6 +25,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.report_wording import LINK_CHECKS, has_phrase, phrase
 from bot.settings import get_settings
 from bot.urls import (
     UrlError,
@@ -48,6 +49,12 @@ _ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+#: What a check can find. "unchecked": kept without fetching (the sender's
+#: link-check budget was used up). Each but "ok" has a note for the citizen in
+#: bot/resources/report_wording.yml (`link_checks`).
+CHECK_STATUSES = ("ok", "not_found", "unreachable", "timeout", "blocked", "invalid",
+                  "too_many_redirects", "unchecked")
+
 
 class BlockedAddressError(OSError):
     """A host resolved (or was written as) an address the checker must not contact."""
@@ -60,8 +67,7 @@ class LinkCheckResult:
     original: str
     canonical: str
     platform: str
-    # ok, not_found, unreachable, timeout, blocked, invalid, too_many_redirects, or
-    # unchecked (kept without fetching: the sender's link-check budget was used up)
+    # One of CHECK_STATUSES.
     status: str
     final_url: str | None = None
     http_status: int | None = None
@@ -330,14 +336,8 @@ def page_title(body: bytes, charset: str | None = None) -> str | None:
 
 
 def _note_for(result: LinkCheckResult) -> str | None:
+    """What the check found, for the citizen (`link_checks` of report_wording.yml)."""
+    if not has_phrase(LINK_CHECKS, result.status):
+        return None
     host = urlsplit(result.final_url or result.original).hostname or result.original
-    notes = {
-        "not_found": f"tautan {host} sepertinya sudah dihapus atau tidak ditemukan.",
-        "unreachable": f"tautan {host} belum bisa dibuka saat ini.",
-        "timeout": f"tautan {host} terlalu lama merespons.",
-        "too_many_redirects": f"tautan {host} dialihkan terlalu banyak kali.",
-        "blocked": "alamat itu bukan situs publik.",
-        "invalid": "format tautannya tidak valid.",
-        "unchecked": "tautan ini belum kami periksa otomatis; petugas akan memeriksanya.",
-    }
-    return notes.get(result.status)
+    return phrase(LINK_CHECKS, result.status, host=host)

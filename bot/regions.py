@@ -8,11 +8,13 @@ mean "no particular region" ("nasional", "tidak tahu"), and uses kecamatan
 names only as a cautious fallback. `resolve_choice(candidates, text)` reads the
 follow-up answer to an ambiguous match ("kota", "yang kab", "2").
 
-The CSV files under `bot/resources/wilayah/` are read on first use; every index
-is built once and cached, so matching one message is a handful of dictionary
-look-ups. Typos are found through an index of deletion variants of the region
-words, then checked with an edit distance, only against words of similar
-length with the same first letter.
+The CSV files under `bot/resources/wilayah/` and the curated words of
+`bot/resources/word_lists/regions.yml` (aliases such as "jateng", ordinary chat
+words, qualifiers) are read on first use; every index is built once and
+cached, so matching one message is a handful of dictionary look-ups. Typos
+are found through an index of deletion variants of the region words, then
+checked with an edit distance, only against words of similar length with the
+same first letter.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ from typing import Any, Literal, TypeVar
 
 from bot.settings import RESOURCES_DIR
 from bot.urls import mask_links
+from bot.word_lists import (
+    WordListError,
+    load_word_list,
+    names_map,
+    required,
+    string_map,
+    word_set,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +57,98 @@ MAX_CANDIDATES = 10
 MAX_KECAMATAN_KABKOTA = 6
 
 _LEVEL_ORDER = {"provinsi": 0, "kota": 1, "kabupaten": 2}
-_PROVINCE_SHORT_NAMES = {"31": "DKI Jakarta", "34": "DI Yogyakarta"}
 _NAME_PREFIX = re.compile(r"^(?:kabupaten|kota)(?:\s+administrasi)?\s+", re.IGNORECASE)
+
+# --- word lists --------------------------------------------------------------
+
+REGION_WORDS = "regions"  # bot/resources/word_lists/regions.yml
+
+
+@dataclass(frozen=True)
+class RegionWords:
+    """The curated words of bot/resources/word_lists/regions.yml (see its comments)."""
+
+    spelling: Mapping[str, str]
+    common: frozenset[str]
+    context_names: frozenset[str]
+    qualifier_level: Mapping[str, str]
+    between: frozenset[str]
+    or_words: frozenset[str]
+    kecamatan: frozenset[str]
+    locatives: frozenset[str]
+    numbers: frozenset[str]
+    filler: frozenset[str]
+    national_answer: frozenset[str]
+    province_short_names: Mapping[str, str]
+    aliases: Mapping[str, tuple[str, ...]]
+    same_as: Mapping[str, str]
+    also_offered: Mapping[str, tuple[str, ...]]
+    qualified_only: Mapping[str, tuple[str, ...]]
+    ordinals: Mapping[str, int]
+    choice_filler: frozenset[str]
+    negations: frozenset[str]
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], where: str = REGION_WORDS) -> RegionWords:
+        """Check and freeze the parsed file."""
+
+        def get(key: str) -> Any:
+            return required(data, key, where)
+
+        def words(key: str) -> frozenset[str]:
+            return word_set(get(key), f"{where}.{key}")
+
+        qualifiers = get("qualifiers")
+        levels: dict[str, str] = {}
+        for level in ("kabupaten", "kota", "provinsi"):
+            for word in word_set(required(qualifiers, level, f"{where}.qualifiers"),
+                                 f"{where}.qualifiers.{level}"):
+                levels[word] = level
+        between, kecamatan = words("between_words"), words("kecamatan_words")
+        filler = words("filler") | frozenset(levels) | between | kecamatan
+        choice = get("choice")
+        ordinals = required(choice, "ordinals", f"{where}.choice")
+        if not isinstance(ordinals, dict) or not all(
+            isinstance(number, int) for number in ordinals.values()
+        ):
+            raise WordListError(f"{where}.choice.ordinals: expected word: number")
+        return cls(
+            spelling=string_map(get("spelling"), f"{where}.spelling"),
+            common=words("common_words"),
+            context_names=words("context_names"),
+            qualifier_level=levels,
+            between=between,
+            or_words=words("or_words"),
+            kecamatan=kecamatan,
+            locatives=words("locatives"),
+            numbers=words("number_words"),
+            filler=filler,
+            national_answer=filler | words("national_filler"),
+            province_short_names=string_map(get("province_short_names"),
+                                            f"{where}.province_short_names"),
+            aliases=names_map(get("aliases"), f"{where}.aliases"),
+            same_as=string_map(get("same_as"), f"{where}.same_as"),
+            also_offered=names_map(get("also_offered"), f"{where}.also_offered"),
+            qualified_only=names_map(get("with_qualifier_only"),
+                                     f"{where}.with_qualifier_only"),
+            ordinals={str(word): int(number) for word, number in ordinals.items()},
+            choice_filler=word_set(required(choice, "filler", f"{where}.choice"),
+                                   f"{where}.choice.filler"),
+            negations=word_set(required(choice, "negations", f"{where}.choice"),
+                               f"{where}.choice.negations"),
+        )
+
+
+@lru_cache(maxsize=1)
+def region_words() -> RegionWords:
+    """The region word lists, read once."""
+    return RegionWords.from_data(load_word_list(REGION_WORDS))
+
 
 # --- text normalisation ------------------------------------------------------
 
 _APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-# Spelling variants folded before matching (both in the data and in messages).
-_TOKEN_CANON = {
-    "sumatra": "sumatera",
-    "kep": "kepulauan",
-    "kepl": "kepulauan",
-    "jogjakarta": "yogyakarta",
-    "jogyakarta": "yogyakarta",
-    "propinsi": "provinsi",
-}
 
 
 def normalize_text(text: str) -> str:
@@ -78,7 +164,9 @@ def normalize_text(text: str) -> str:
 
 
 def _canon_tokens(normalized: str) -> list[str]:
-    return [_TOKEN_CANON.get(token, token) for token in normalized.split()]
+    """Tokens with spelling variants folded ("sumatra" -> "sumatera")."""
+    spelling = region_words().spelling
+    return [spelling.get(token, token) for token in normalized.split()]
 
 
 def _message_tokens(text: str) -> list[str]:
@@ -89,137 +177,8 @@ def _compact(tokens: Iterable[str]) -> str:
     return "".join(tokens)
 
 
-# --- word lists --------------------------------------------------------------
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Ordinary Indonesian chat words. A region or kecamatan name made only of these
-# words ("batu", "tanah datar", "kota baru") needs a clear signal before it is
-# taken as a place, these words are never "corrected" into a region name, and
-# single-word kecamatan names among them are never used as hints.
-_COMMON_WORDS = _words(
-    """
-    saya aku gue gw gua sy aq kami kita kamu anda dia mereka beliau kak kakak min admin mimin
-    pak bapak bu ibu ayah mas mbak bang abang om tante dek adik gan sis bro teman temen warga
-    orang masyarakat rakyat anak pacar keluarga tetangga
-    yang yg di ke dari dan atau tapi tetapi karena krn soal tentang untuk utk buat dengan dgn
-    sama juga jg aja saja sih dong deh nih tuh kok lho loh kah pun ya iya yaa ok oke okay
-    sudah udah udh sdh belum blm lagi lg masih mau ingin pengen pingin bisa boleh harus mohon
-    tolong bantu dibantu bantuan terima kasih makasih trims thanks selamat
-    pagi siang sore malam hari ini itu sini situ sana mana apa siapa kapan bagaimana gimana
-    kenapa mengapa berapa ada tidak tdk gak ga enggak nggak ngga bukan jangan sangat banget
-    sekali lebih paling semua seluruh setiap tiap banyak sedikit beberapa para baru lama akan
-    sedang pernah selalu sering kadang cuma hanya langsung segera nanti tadi barusan
-    lapor laporkan melaporkan melapor laporan lihat liat melihat nonton menonton baca membaca
-    kirim mengirim dikirim share dibagikan bagikan sebar menyebar nyebar disebar beredar viral
-    posting diposting upload unggah diunggah komentar komen tulis menulis bilang ngomong bicara
-    kata katanya bikin dibuat membuat coba cek periksa tanya bertanya jawab minta kasih beri
-    dapat dapet temukan ketemu nemu tahu tau kenal ikut pilih memilih milih coblos mencoblos
-    nyoblos datang pergi pulang tinggal kerja main makan minum tidur jalan duduk tarik
-    hoaks hoax berita kabar info informasi video foto gambar poster meme konten postingan
-    status story akun link tautan grup group channel kanal halaman page website situs media
-    medsos sosmed internet online pesan chat caption siaran live tiktok facebook fb instagram
-    ig twitter youtube yt whatsapp wa telegram
-    pemilu pilkada pilpres pileg pemilihan kampanye calon capres cawapres caleg paslon partai
-    kpu bawaslu tps suara pemungutan nomor urut presiden gubernur bupati walikota wali dpr
-    dprd dpd politik uang amplop sembako serangan fajar hitam fitnah kebencian ujaran sara
-    netralitas asn pns tni polri polisi kades lurah camat kepala pegawai tim sukses relawan
-    pendukung lawan curang kecurangan pelanggaran melanggar pejabat aparat kubu
-    rumah kantor sekolah kampus pasar jalan jl gang desa kampung dusun rt rw kelurahan
-    kecamatan kabupaten kota provinsi daerah wilayah lokasi tempat pusat masjid musholla
-    gereja warung toko mall lapangan balai gedung taman pantai gunung sungai laut danau bukit
-    hutan sawah kebun pulau kepulauan tanah batu air api angin langit bumi dunia negara
-    pesisir teluk tanjung muara selat kuala pelabuhan bandara stasiun terminal
-    kemarin kemaren kmrn besok lusa minggu bulan tahun jam menit detik subuh senin selasa
-    rabu kamis jumat sabtu ahad januari februari maret april mei juni juli agustus september
-    oktober november desember awal akhir tengah
-    satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas belas puluh ratus
-    ribu seribu juta miliar
-    baik buruk benar salah bohong palsu asli jelas bagus jelek besar kecil tinggi rendah
-    panjang pendek tua muda merah putih kuning hijau biru raya jaya makmur damai merdeka mulia
-    setia sakti subur indah sejahtera sentosa maju bersatu penuh datar bara bau emas perak
-    utara selatan timur barat daya darat hulu hilir ilir atas bawah dalam luar depan belakang
-    kiri kanan pinggir samping
-    kasihan selesai tetap harian tahunan teriak lapang payung kelapa gading sawit petir bawang
-    permata mutiara sumber butuh bintang kembang cendana delima anggrek kemiri tambak tambang
-    tugu kramat lumbung gantung simpang candi kudu tempe web bola kilo sedan semen lumut
-    teras alas buru puncak metro kudus palu pati batang landak pagar alam pisau tulang bumbu
-    tebing raja intan murung seram bagian sayang cinta harapan mandiri sejati bahagia
-    sekarang sering kurang selama langkah lembaga button pasang pedang parang kendala sambal
-    banteng bantal bangku bangkai bangsa banjir bandang lambung sumbang tahanan tarikan langka
-    pesantren pondok madrasah perumahan komplek kompleks asrama pabrik puskesmas sakit alun
-    posko sekretariat kafe restoran hotel bioskop universitas kelas lorong perempatan jembatan
-    ladang kolam mushola pura vihara klenteng makam kuburan pendopo bareng larangan rendang
-    empang bengkel kios lapak rapat acara pengajian arisan hajatan nikahan resepsi konser
-    panggung spanduk baliho brosur selebaran kaos stiker bendera atribut mobil motor truk
-    sekolahan kantornya rumahnya depannya samping belakangnya sebelah seberang tepi ujung
-    pinang pangkal bumbu kubu lawas benar bener pandang bandar banda
-    """
-)
-
-# Real place names that are also ordinary words or names: taken as a region
-# only with a qualifier ("kota medan"), after "di"/"daerah"/..., or when the
-# message is nothing but the name.
-_CONTEXT_NAMES = _words(
-    """
-    medan malang padang serang bima solo sby banjar kuningan ketapang sabang lebak asahan
-    malaka bone tual karo toba agam lingga kaur belu alor ende muna siak lombok madura sumba
-    """
-)
-
-_KAB_WORDS = _words("kab kabupaten kabupatennya kabupatenya kbupaten kabuapten regency")
-_KOTA_WORDS = _words("kota kotanya kt kotamadya kotamadia kodya city")
-_PROV_WORDS = _words("provinsi prov provinsinya prop province")
-_QUALIFIER_LEVEL: dict[str, str] = {
-    **{word: "kabupaten" for word in _KAB_WORDS},
-    **{word: "kota" for word in _KOTA_WORDS},
-    **{word: "provinsi" for word in _PROV_WORDS},
-}
-_BETWEEN_WORDS = _words("administrasi adm administratif")
-_OR_WORDS = _words("atau ato atw apa or dan")
-_KEC_WORDS = _words("kec kecamatan kecamatannya kcm")
-_LOCATIVES = _words(
-    "di ke dari dr dri daerah daerahnya wilayah wilayahnya sekitar area kawasan dekat "
-    "lokasi lokasinya didaerah diwilayah asal domisili"
-)
-_NUMBER_WORDS = _words(
-    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas belas puluh ratus "
-    "ribu seribu"
-)
-# Words that may surround a bare answer ("di padang aja kak", "kota batu kemarin").
-_FILLER = (
-    _words(
-        """
-        di ke dari dr dri daerah daerahnya wilayah wilayahnya lokasi lokasinya tempat tempatnya
-        kejadian kejadiannya area kawasan sekitar dekat tepatnya persisnya pokoknya kayaknya
-        kyknya sepertinya mungkin kira yang yg itu ini tuh nih sih dong deh ya iya yaa yah aja
-        saja kok kak kakak min admin mimin pak bu bang mas mbak gan sis bro saya aku sy gw gue
-        gua aq kami kita tinggal domisili asal dan atau ato juga jg sama kalau kalo klo ok oke
-        nya lah pun tapi sudah udah adalah terjadi beredar kontennya konten postingan videonya
-        video ada nah oh eh hmm terima kasih makasih thanks lihat liat melihat ketemu nemu
-        kemarin kemaren kmrn tadi td barusan hari pagi siang sore malam semalam minggu lalu
-        senin selasa rabu kamis jumat sabtu ahad didaerah diwilayah
-        """
-    )
-    | _KAB_WORDS
-    | _KOTA_WORDS
-    | _PROV_WORDS
-    | _BETWEEN_WORDS
-    | _KEC_WORDS
-)
-# Extra words allowed around a "no particular region" answer.
-_NATIONAL_FILLER = _words(
-    """
-    cuma hanya di medsos sosmed internet online dunia maya tiktok facebook fb ig instagram
-    twitter x youtube yt wa whatsapp telegram grup group postingan konten kontennya video
-    beredar tersebar nyebar menyebar viral mana dimana semua orang bisa akses spesifik pasti
-    jelas soalnya karena krn kan juga aja saja sih daerahnya wilayahnya lokasinya nya
-    """
-)
-
-_NATIONAL_ANSWER_WORDS = _FILLER | _NATIONAL_FILLER
+# Answers that mean "no particular region": a small grammar (negation + "tahu",
+# "seluruh" + "indonesia", ...) rather than a word list, so it stays a pattern.
 _NATIONAL = re.compile(
     r"\b(?:"
     r"(?:skala |tingkat )?nasional(?:nya)?"
@@ -234,125 +193,6 @@ _NATIONAL = re.compile(
     r"|di ?mana ?mana|dimana2|mana2"
     r")\b"
 )
-
-# --- aliases -----------------------------------------------------------------
-
-_DKI = "Daerah Khusus Ibukota Jakarta"
-_DIY = "Daerah Istimewa Yogyakarta"
-_JAKARTA_KOTA = (
-    "Kota Administrasi Jakarta Pusat",
-    "Kota Administrasi Jakarta Utara",
-    "Kota Administrasi Jakarta Barat",
-    "Kota Administrasi Jakarta Selatan",
-    "Kota Administrasi Jakarta Timur",
-    "Kabupaten Administrasi Kepulauan Seribu",
-)
-
-# New keys: alias -> names of the regions it means (added to a key that
-# already exists: "yogyakarta" is both the city and the province).
-_NAME_ALIASES: dict[str, tuple[str, ...]] = {
-    "jakarta": (_DKI,),
-    "jogja": (_DIY,),
-    "yogyakarta": (_DIY,),
-    "jabar": ("Jawa Barat",),
-    "jateng": ("Jawa Tengah",),
-    "jatim": ("Jawa Timur",),
-    "sumut": ("Sumatera Utara",),
-    "sumbar": ("Sumatera Barat",),
-    "sumsel": ("Sumatera Selatan",),
-    "kaltim": ("Kalimantan Timur",),
-    "kalbar": ("Kalimantan Barat",),
-    "kalsel": ("Kalimantan Selatan",),
-    "kalteng": ("Kalimantan Tengah",),
-    "kaltara": ("Kalimantan Utara",),
-    "sulsel": ("Sulawesi Selatan",),
-    "sulut": ("Sulawesi Utara",),
-    "sulteng": ("Sulawesi Tengah",),
-    "sultra": ("Sulawesi Tenggara",),
-    "sulbar": ("Sulawesi Barat",),
-    "ntb": ("Nusa Tenggara Barat",),
-    "ntt": ("Nusa Tenggara Timur",),
-    "babel": ("Kepulauan Bangka Belitung",),
-    "bangka belitung": ("Kepulauan Bangka Belitung",),
-    "kepri": ("Kepulauan Riau",),
-    "malut": ("Maluku Utara",),
-    "nad": ("Aceh",),
-    "nanggroe aceh darussalam": ("Aceh",),
-    "pabar": ("Papua Barat",),
-    "pbd": ("Papua Barat Daya",),
-    "papteng": ("Papua Tengah",),
-    "papsel": ("Papua Selatan",),
-    "papeg": ("Papua Pegunungan",),
-    "solo": ("Kota Surakarta",),
-    "ujung pandang": ("Kota Makassar",),
-    "purwokerto": ("Kabupaten Banyumas",),
-    "cikarang": ("Kabupaten Bekasi",),
-    "cibinong": ("Kabupaten Bogor",),
-    "lombok": ("Kabupaten Lombok Barat", "Kabupaten Lombok Tengah", "Kabupaten Lombok Timur",
-               "Kabupaten Lombok Utara", "Kota Mataram"),
-    "madura": ("Kabupaten Bangkalan", "Kabupaten Sampang", "Kabupaten Pamekasan",
-               "Kabupaten Sumenep"),
-}
-# Keys that mean exactly what another key means ("bdg" is "bandung").
-_KEY_ALIASES: dict[str, str] = {
-    "jkt": "jakarta",
-    "dki": "jakarta",
-    "dki jakarta": "jakarta",
-    "dki jkt": "jakarta",
-    "jakarta raya": "jakarta",
-    "daerah khusus jakarta": "jakarta",
-    "diy": "jogja",
-    "yogya": "jogja",
-    "jogya": "jogja",
-    "daerah istimewa jogja": "jogja",
-    "bdg": "bandung",
-    "sby": "surabaya",
-    "suroboyo": "surabaya",
-    "smg": "semarang",
-    "mks": "makassar",
-    "makasar": "makassar",
-    "jaksel": "jakarta selatan",
-    "jakbar": "jakarta barat",
-    "jakpus": "jakarta pusat",
-    "jaktim": "jakarta timur",
-    "jakut": "jakarta utara",
-    "jkt selatan": "jakarta selatan",
-    "jkt barat": "jakarta barat",
-    "jkt pusat": "jakarta pusat",
-    "jkt timur": "jakarta timur",
-    "jkt utara": "jakarta utara",
-    "pulau seribu": "kepulauan seribu",
-    "tangsel": "tangerang selatan",
-    "siantar": "pematangsiantar",
-    "sitaro": "kepulauan siau tagulandang biaro",
-    "pangkep": "pangkajene dan kepulauan",
-    "sidrap": "sidenreng rappang",
-    "polman": "polewali mandar",
-    "kukar": "kutai kartanegara",
-    "kutim": "kutai timur",
-    "kubar": "kutai barat",
-    "tapsel": "tapanuli selatan",
-    "taput": "tapanuli utara",
-    "tapteng": "tapanuli tengah",
-    "mentawai": "kepulauan mentawai",
-    "meranti": "kepulauan meranti",
-    "anambas": "kepulauan anambas",
-    "sangihe": "kepulauan sangihe",
-    "talaud": "kepulauan talaud",
-    "selayar": "kepulauan selayar",
-    "tanimbar": "kepulauan tanimbar",
-    "yapen": "kepulauan yapen",
-}
-# Offered as well when the bare name is typed ("bandung": Bandung Barat too).
-_EXTRA_NAMES: dict[str, tuple[str, ...]] = {
-    "bandung": ("Kabupaten Bandung Barat",),
-}
-# Reachable only through a qualifier ("kota jakarta" -> the five kota).
-_POOL_NAMES: dict[str, tuple[str, ...]] = {
-    "jakarta": _JAKARTA_KOTA,
-    "jogja": ("Kota Yogyakarta",),
-}
-
 
 # --- data --------------------------------------------------------------------
 
@@ -371,13 +211,14 @@ class Region:
     def short_name(self) -> str:
         """The name without "Kabupaten"/"Kota (Administrasi)"; "DKI Jakarta" for provinces."""
         if self.level == "provinsi":
-            return _PROVINCE_SHORT_NAMES.get(self.code, self.name)
+            return region_words().province_short_names.get(self.code, self.name)
         return _NAME_PREFIX.sub("", self.name)
 
     @property
     def province_short_name(self) -> str:
         """The province's usual short name ("DKI Jakarta", "Jawa Tengah")."""
-        return _PROVINCE_SHORT_NAMES.get(self.province_code, self.province_name)
+        return region_words().province_short_names.get(self.province_code,
+                                                       self.province_name)
 
     @property
     def display_name(self) -> str:
@@ -536,9 +377,10 @@ class _Index:
 
 
 def _strength(tokens: Sequence[str]) -> int:
-    if all(token in _COMMON_WORDS for token in tokens):
+    words = region_words()
+    if all(token in words.common for token in tokens):
         return _GENERIC
-    if all(token in _COMMON_WORDS or token in _CONTEXT_NAMES for token in tokens):
+    if all(token in words.common or token in words.context_names for token in tokens):
         return _NEEDS_CONTEXT
     return _STRONG
 
@@ -552,14 +394,16 @@ def _add_codes(target: list[str], codes: Iterable[str]) -> None:
 @lru_cache(maxsize=1)
 def _index() -> _Index:
     table = load_regions()
+    words = region_words()
     keys: dict[str, _Key] = {}
 
-    def codes_for(names: Iterable[str]) -> list[str]:
+    def codes_for(names: Iterable[str], section: str) -> list[str]:
         codes = []
         for name in names:
             region = table.by_name.get(name)
             if region is None:
-                raise KeyError(f"Region alias refers to unknown region name {name!r}")
+                raise WordListError(f"{REGION_WORDS}.{section}: {name!r} is not the official "
+                                    "name of a province or kabupaten/kota")
             codes.append(region.code)
         return codes
 
@@ -574,23 +418,32 @@ def _index() -> _Index:
 
     for region in table.regions:
         add(region.short_name if region.level != "provinsi" else region.name, [region.code])
-    for alias, names in _NAME_ALIASES.items():
-        add(alias, codes_for(names))
-    for alias, target in _KEY_ALIASES.items():
-        target_key = keys[_compact(_canon_tokens(normalize_text(target)))]
+    def existing(name: str, section: str) -> _Key:
+        key = keys.get(_compact(_canon_tokens(normalize_text(name))))
+        if key is None:
+            raise WordListError(f"{REGION_WORDS}.{section}: {name!r} is not a region name "
+                                "or alias")
+        return key
+
+    for alias, names in words.aliases.items():
+        add(alias, codes_for(names, "aliases"))
+    for alias, target in words.same_as.items():
+        target_key = existing(target, "same_as")
         tokens = _canon_tokens(normalize_text(alias))
         keys[_compact(tokens)] = _Key(" ".join(tokens), target_key.entry, _strength(tokens))
-    for name, extra in _EXTRA_NAMES.items():
-        _add_codes(keys[_compact(name.split())].entry.extra, codes_for(extra))
-    for name, pool in _POOL_NAMES.items():
-        _add_codes(keys[_compact(name.split())].entry.pool, codes_for(pool))
+    for name, extra in words.also_offered.items():
+        _add_codes(existing(name, "also_offered").entry.extra,
+                   codes_for(extra, "also_offered"))
+    for name, pool in words.qualified_only.items():
+        _add_codes(existing(name, "with_qualifier_only").entry.pool,
+                   codes_for(pool, "with_qualifier_only"))
     for key in keys.values():
         key.entry.core.sort(key=lambda code: (_LEVEL_ORDER[table.by_code[code].level], code))
 
     vocabulary = {token for key in keys.values() for token in key.text.split()} | set(keys)
     targets: dict[str, set[str]] = {}
     for word in sorted(vocabulary):
-        if len(word) >= 5 and word.isalpha() and word not in _COMMON_WORDS:
+        if len(word) >= 5 and word.isalpha() and word not in words.common:
             for variant in _deletions(word, 2 if len(word) >= 8 else 1):
                 targets.setdefault(variant, set()).add(word)
 
@@ -602,11 +455,11 @@ def _index() -> _Index:
         kec_vocabulary.update(tokens)
         compact = _compact(tokens)
         single = len(tokens) == 1
-        if len(compact) < 5 or (single and (len(compact) < 6 or compact in _COMMON_WORDS)):
+        if len(compact) < 5 or (single and (len(compact) < 6 or compact in words.common)):
             continue
         if compact not in kec_keys:
             kec_keys[compact] = _KecKey(
-                " ".join(tokens), kec.name, (), all(t in _COMMON_WORDS for t in tokens), single
+                " ".join(tokens), kec.name, (), all(t in words.common for t in tokens), single
             )
             kec_codes[compact] = []
         _add_codes(kec_codes[compact], [kec.kabkota_code])
@@ -625,6 +478,12 @@ def _index() -> _Index:
     )
     logger.debug("Region index: %d keys, %d kecamatan keys", len(keys), len(kecamatan))
     return index
+
+
+def build_region_index() -> None:
+    """Read the region data and word lists and build the name index now
+    (otherwise the first match does it)."""
+    _index()
 
 
 # --- fuzzy matching ----------------------------------------------------------
@@ -668,6 +527,7 @@ _AFFIXED_ENDINGS = ("nya", "kan", "lah", "kah", "pun")
 
 def _fuzzy_correct(token: str, index: _Index) -> str | None:
     """The one region word this token is a likely typo of, or None."""
+    words = region_words()
     size = len(token)
     if (
         size < 6
@@ -676,8 +536,8 @@ def _fuzzy_correct(token: str, index: _Index) -> str | None:
         or size > _MAX_FUZZY_TOKEN
         or not token.isalpha()
         or token in index.vocabulary
-        or token in _COMMON_WORDS
-        or token in _FILLER
+        or token in words.common
+        or token in words.filler
         or token in index.kecamatan_vocabulary
         or token.endswith(_AFFIXED_ENDINGS)
     ):
@@ -753,6 +613,7 @@ def _scan(
     required: set[int] | None = None,
 ) -> list[tuple[int, int, Any]]:
     """Leftmost-longest, non-overlapping look-up of token n-grams (joined without spaces)."""
+    filler = region_words().filler
     found: list[tuple[int, int, Any]] = []
     i = 0
     count = len(tokens)
@@ -771,7 +632,7 @@ def _scan(
                     continue
                 # "di" + "y" is not "diy": joined words must not start or end
                 # with a filler word unless the name itself has it.
-                if size > 1 and (gram[0] in _FILLER or gram[-1] in _FILLER):
+                if size > 1 and (gram[0] in filler or gram[-1] in filler):
                     if key.text != " ".join(gram):
                         continue
                 hit = (i, i + size, key)
@@ -786,21 +647,23 @@ def _scan(
 
 def _qualify(span: _Span, tokens: Sequence[str], taken: set[int]) -> None:
     """Read "kab"/"kota"/"provinsi" just before (or right after) a name."""
+    words = region_words()
+    qualifier_level = words.qualifier_level
     levels: list[str] = []
     positions: list[int] = []
     j = span.start - 1
-    while j >= 0 and tokens[j] in _BETWEEN_WORDS:
+    while j >= 0 and tokens[j] in words.between:
         positions.append(j)
         j -= 1
     # Up to two qualifiers: "kab/kota bandung" and "kota atau kabupaten
     # pekalongan" name two levels, so neither is applied.
     for _ in range(2):
-        if levels and j > 0 and tokens[j] in _OR_WORDS and tokens[j - 1] in _QUALIFIER_LEVEL:
+        if levels and j > 0 and tokens[j] in words.or_words and tokens[j - 1] in qualifier_level:
             positions.append(j)
             j -= 1
-        if j < 0 or j in taken or tokens[j] not in _QUALIFIER_LEVEL:
+        if j < 0 or j in taken or tokens[j] not in qualifier_level:
             break
-        levels.append(_QUALIFIER_LEVEL[tokens[j]])
+        levels.append(qualifier_level[tokens[j]])
         positions.append(j)
         j -= 1
     if not levels:
@@ -809,10 +672,10 @@ def _qualify(span: _Span, tokens: Sequence[str], taken: set[int]) -> None:
         if (
             after < len(tokens)
             and after not in taken
-            and tokens[after] in _QUALIFIER_LEVEL
-            and (after + 1 >= len(tokens) or tokens[after + 1] not in _OR_WORDS)
+            and tokens[after] in qualifier_level
+            and (after + 1 >= len(tokens) or tokens[after + 1] not in words.or_words)
         ):
-            levels.append(_QUALIFIER_LEVEL[tokens[after]])
+            levels.append(qualifier_level[tokens[after]])
             positions.append(after)
     if positions:
         span.qualifier_positions = tuple(positions)
@@ -888,6 +751,7 @@ def match_region(text: str) -> RegionMatch:
         return NO_MATCH
     table = load_regions()
     index = _index()
+    words = region_words()
 
     national = _national_positions(tokens)
     national_positions = {p for start, end in national for p in range(start, end)}
@@ -916,7 +780,7 @@ def match_region(text: str) -> RegionMatch:
     for span in spans:
         _qualify(span, tokens, taken)
     covered = taken | {p for s in spans for p in s.qualifier_positions}
-    standalone = _only_filler(tokens, covered, _FILLER)
+    standalone = _only_filler(tokens, covered, words.filler)
 
     accepted: list[_Span] = []
     for span in spans:
@@ -930,7 +794,7 @@ def match_region(text: str) -> RegionMatch:
             strength == _STRONG
             or span.level is not None
             or standalone
-            or (strength == _NEEDS_CONTEXT and before in _LOCATIVES)
+            or (strength == _NEEDS_CONTEXT and before in words.locatives)
         ):
             accepted.append(span)
 
@@ -969,7 +833,7 @@ def match_region(text: str) -> RegionMatch:
     if province_codes:
         return _result(province_codes, table, matched_text(province_spans),
                        fuzzy=any(s.fuzzy for s in province_spans))
-    if national and _only_filler(tokens, national_positions, _NATIONAL_ANSWER_WORDS):
+    if national and _only_filler(tokens, national_positions, words.national_answer):
         return RegionMatch(
             "national", matched_text=", ".join(_phrase(tokens, a, b) for a, b in national)
         )
@@ -981,18 +845,19 @@ def _kecamatan_hint(
 ) -> RegionMatch | None:
     """A kabupaten/kota inferred from a kecamatan name, used only with clear context."""
     table = load_regions()
+    words = region_words()
     hits = _scan(tokens, index.kecamatan, index.kecamatan_max_tokens, blocked)
     if not hits:
         return None
     hit_positions = {p for start, end, _ in hits for p in range(start, end)}
-    standalone = _only_filler(tokens, blocked | hit_positions, _FILLER)
+    standalone = _only_filler(tokens, blocked | hit_positions, words.filler)
     for start, end, key in hits:
         before = tokens[start - 1] if start > 0 else ""
-        strong = before in _KEC_WORDS
-        located = before in _LOCATIVES
+        strong = before in words.kecamatan
+        located = before in words.locatives
         if key.generic:
             # "di tanah abang" is a place; "tujuh belas" is a number.
-            numeric = all(t in _NUMBER_WORDS for t in key.text.split())
+            numeric = all(t in words.numbers for t in key.text.split())
             allowed = strong or (located and standalone and not numeric)
         elif key.single:
             allowed = strong or (located and (standalone or bool(province_codes)))
@@ -1013,18 +878,6 @@ def _kecamatan_hint(
 # --- follow-up choice --------------------------------------------------------
 
 _C = TypeVar("_C")
-
-_ORDINALS = {
-    "pertama": 1, "kesatu": 1, "satu": 1, "kedua": 2, "dua": 2, "ketiga": 3, "tiga": 3,
-    "keempat": 4, "empat": 4, "kelima": 5, "lima": 5, "keenam": 6, "enam": 6,
-    "ketujuh": 7, "tujuh": 7, "kedelapan": 8, "delapan": 8, "kesembilan": 9,
-    "sembilan": 9, "kesepuluh": 10, "sepuluh": 10,
-}
-_CHOICE_FILLER = _words(
-    "yang yg no nomor nomer nmr pilihan pilih opsi angka ke itu aja saja ya kak min deh dong "
-    "sih nih tuh saya aku mau maksudnya maksud"
-)
-_NEGATIONS = _words("bukan bkn selain")
 
 
 def _candidate_code(candidate: Any) -> str | None:
@@ -1052,6 +905,7 @@ def resolve_choice(candidates: Sequence[_C], text: str) -> _C | None:
     if not candidates or not tokens:
         return None
     table = load_regions()
+    words = region_words()
     options: list[tuple[int, Region]] = []
     for position, candidate in enumerate(candidates):
         code = _candidate_code(candidate)
@@ -1063,10 +917,10 @@ def resolve_choice(candidates: Sequence[_C], text: str) -> _C | None:
         return candidates[chosen[0]] if len(chosen) == 1 else None
 
     # 1. A number or ordinal word: "2", "nomor 2", "yang kedua".
-    rest = [t for t in tokens if t not in _CHOICE_FILLER]
+    rest = [t for t in tokens if t not in words.choice_filler]
     if len(rest) == 1:
         word = rest[0]
-        number = int(word) if word.isdigit() and len(word) <= 2 else _ORDINALS.get(word)
+        number = int(word) if word.isdigit() and len(word) <= 2 else words.ordinals.get(word)
         if word == "terakhir":
             number = len(candidates)
         if number is not None:
@@ -1097,10 +951,10 @@ def resolve_choice(candidates: Sequence[_C], text: str) -> _C | None:
     wanted: set[str] = set()
     refused: set[str] = set()
     for position, token in enumerate(tokens):
-        level = _QUALIFIER_LEVEL.get(token)
+        level = words.qualifier_level.get(token)
         if level is None:
             continue
-        if position > 0 and tokens[position - 1] in _NEGATIONS:
+        if position > 0 and tokens[position - 1] in words.negations:
             refused.add(level)
         else:
             wanted.add(level)
@@ -1114,11 +968,11 @@ def resolve_choice(candidates: Sequence[_C], text: str) -> _C | None:
             return chosen
 
     # 5. A word only one candidate's name has ("barat", "yang selatan").
-    words = {p: set(_canon_tokens(normalize_text(region.short_name))) for p, region in options}
-    shared = set.intersection(*words.values()) if words else set()
-    distinguishing = [t for t in tokens if t not in shared and t not in _FILLER]
+    names = {p: set(_canon_tokens(normalize_text(region.short_name))) for p, region in options}
+    shared = set.intersection(*names.values()) if names else set()
+    distinguishing = [t for t in tokens if t not in shared and t not in words.filler]
     if distinguishing:
-        return pick([p for p, name in words.items() if all(t in name for t in distinguishing)])
+        return pick([p for p, name in names.items() if all(t in name for t in distinguishing)])
     return None
 
 
@@ -1186,7 +1040,8 @@ def lookup_entries() -> list[str]:
             add(f"kab. {base}")
         else:
             add(f"kota {base}")
-    for alias in [*_NAME_ALIASES, *_KEY_ALIASES]:
+    words = region_words()
+    for alias in [*words.aliases, *words.same_as]:
         add_bare(alias)
     entries.discard("")
     return sorted(entries)

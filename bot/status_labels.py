@@ -1,20 +1,17 @@
-"""Indonesian wording for report statuses, shared by actions and reviewer tools."""
+"""Indonesian wording for report statuses, shared by actions and reviewer tools.
+
+The labels are `status_labels` in bot/resources/report_wording.yml.
+"""
 
 from __future__ import annotations
 
 import logging
 
-logger = logging.getLogger(__name__)
+from bot.report_wording import STATUS_LABELS, has_phrase, phrase
 
-STATUS_LABELS: dict[str, str] = {
-    "baru": "Diterima, menunggu kajian awal petugas",
-    "diproses": "Sedang ditelaah petugas",
-    "diteruskan": "Diteruskan ke instansi atau platform terkait",
-    "selesai": "Selesai ditindaklanjuti",
-    "ditolak": "Tidak dapat ditindaklanjuti",
-}
+logger = logging.getLogger(__name__)
 
 
 def status_label(status: str) -> str:
     """The citizen-facing label of a status (the raw value if unknown)."""
-    return STATUS_LABELS.get(status, status)
+    return phrase(STATUS_LABELS, status) if has_phrase(STATUS_LABELS, status) else status

@@ -5,9 +5,10 @@ or `bot.tracker_stores.ProtectedRedisTrackerStore`), they behave as Rasa's SQL
 (SQLite, PostgreSQL) and Redis stores with three differences:
 
 - **No contact at rest.** Connectors send the encrypted contact with every
-  message (`metadata["contact_token"]`), so the action server has it while it
-  handles that message. It is removed from every event before the event is
-  stored: no tracker, backup or replica of one holds it.
+  message (`metadata["contact_token"]`, see `bot.channel_metadata`), so the
+  action server has it while it handles that message. It is removed from
+  every event before the event is stored: no tracker, backup or replica of one
+  holds it.
 - **Erasure.** When the action server erases a reporter ("hapus data saya"), it
   sets the slot `ERASURE_SLOT`. Saving a tracker whose latest turn set it
   deletes every stored event of that conversation, message texts and replies
@@ -32,12 +33,14 @@ from rasa.shared.core.events import Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event as sa_event
 
+from bot.channel_metadata import TRANSIENT_KEYS
 from bot.privacy import ERASURE_SLOT
 
 logger = logging.getLogger(__name__)
 
-#: Metadata keys never stored (they exist only while a message is handled).
-TRANSIENT_METADATA_KEYS = frozenset({"contact_token"})
+#: Metadata keys never stored (they exist only while a message is handled);
+#: the channel metadata contract (`bot.channel_metadata`) names them.
+TRANSIENT_METADATA_KEYS = TRANSIENT_KEYS
 
 
 def scrub(value: Any) -> Any:

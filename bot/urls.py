@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from bot.report_wording import LINK_PROBLEMS, phrase
+
 logger = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 2048
@@ -70,12 +72,21 @@ LOCAL_HOST_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localho
 
 
 class UrlError(ValueError):
-    """A link that cannot be accepted, with a code and a polite Indonesian message."""
+    """A link that cannot be accepted: a code, and the polite Indonesian reason.
 
-    def __init__(self, code: str, message_id: str) -> None:
+    The reason is the phrase `problem` (the code by default) of
+    `link_problems` in bot/resources/report_wording.yml.
+    """
+
+    def __init__(self, code: str, problem: str | None = None) -> None:
         super().__init__(code)
         self.code = code
-        self.message_id = message_id
+        self.problem = problem or code
+
+    @property
+    def message_id(self) -> str:
+        """Why the link cannot be used, in Indonesian ("alamat itu bukan situs publik.")."""
+        return phrase(LINK_PROBLEMS, self.problem)
 
 
 @dataclass(frozen=True)
@@ -213,46 +224,46 @@ def parse_and_validate(raw: str) -> ParsedUrl:
     """Check a user-supplied link; raise UrlError with a polite reason when unusable."""
     text = (raw or "").strip()
     if not text:
-        raise UrlError("empty", "tautannya kosong.")
+        raise UrlError("empty")
     if len(text) > MAX_URL_LENGTH:
-        raise UrlError("too_long", "tautannya terlalu panjang.")
+        raise UrlError("too_long")
     if "://" not in text:
         if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) and not re.match(
             r"^[^:/]+:\d", text
         ):
-            raise UrlError("bad_scheme", "hanya tautan http atau https yang bisa diterima.")
+            raise UrlError("bad_scheme")
         text = "https://" + text
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise UrlError("bad_port", "format tautannya tidak valid.") from exc
+        raise UrlError("bad_port", "malformed") from exc
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        raise UrlError("bad_scheme", "hanya tautan http atau https yang bisa diterima.")
+        raise UrlError("bad_scheme")
     if parts.username is not None or parts.password is not None:
-        raise UrlError("credentials", "tautan tidak boleh memuat nama pengguna atau kata sandi.")
+        raise UrlError("credentials")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise UrlError("no_host", "alamat situsnya tidak ada.")
+        raise UrlError("no_host")
     if port not in ALLOWED_PORTS:
-        raise UrlError("bad_port", "tautan dengan port khusus tidak bisa diterima.")
+        raise UrlError("bad_port")
     ip = parse_host_ip(host)
     if ip is None:
         try:
             host = host.encode("idna").decode("ascii").lower()
         except UnicodeError as exc:
-            raise UrlError("bad_host", "alamat situsnya tidak valid.") from exc
+            raise UrlError("bad_host") from exc
         # IDNA maps look-alike characters to ASCII ("①②⑦.0.0.1" -> "127.0.0.1"):
         # what it produced is checked again, as an address first.
         ip = parse_host_ip(host)
     if ip is None:
         if host in LOCAL_HOST_NAMES or host.endswith(".localhost") or host.endswith(".local"):
-            raise UrlError("blocked", "alamat itu bukan situs publik.")
+            raise UrlError("blocked")
         if not _valid_hostname(host):
-            raise UrlError("bad_host", "alamat situsnya tidak valid.")
+            raise UrlError("bad_host")
     elif not is_public_address(ip):
-        raise UrlError("blocked", "alamat itu bukan situs publik.")
+        raise UrlError("blocked")
     netloc = host if ip is None else (str(ip) if ip.version == 4 else f"[{ip}]")
     if port is not None:
         netloc = f"{netloc}:{port}"

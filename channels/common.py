@@ -29,8 +29,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from bot.channel_metadata import ChannelMetadata
 from bot.evidence import EvidenceFile
-from bot.privacy import attest_sender, encrypt_contact, sender_key
+from bot.privacy import sender_key
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -78,18 +79,12 @@ def message_metadata(
     location: tuple[float, float] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Build `UserMessage.metadata` following the contract above.
+    """Build `UserMessage.metadata` following the contract above
+    (`bot.channel_metadata.ChannelMetadata`, whose `to_dict()` this returns).
 
     `channel` is the input channel name (`InputChannel.name()`) and `sender` the
     pseudonymous sender id given to Rasa: together they are attested.
     """
-    metadata: dict[str, Any] = dict(extra)
-    metadata["attestation"] = attest_sender(channel, sender)
-    if raw_contact is not None and str(raw_contact).strip():
-        metadata["contact_token"] = encrypt_contact(str(raw_contact))
-    files = [item.to_metadata() for item in evidence]
-    if files:
-        metadata["evidence"] = files
-    if location is not None:
-        metadata["location"] = {"latitude": float(location[0]), "longitude": float(location[1])}
-    return metadata
+    return ChannelMetadata.attested(channel, sender, raw_contact=raw_contact,
+                                    evidence=evidence, location=location,
+                                    extra=extra).to_dict()

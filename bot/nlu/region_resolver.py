@@ -30,7 +30,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.regions import match_region
+from bot.regions import build_region_index, match_region
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,9 @@ class RegionEntityResolver(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RegionEntityResolver:
-        """Create the component."""
+        """Create the component, with the region data and word lists read now (while
+        the model loads) rather than on the first message."""
+        build_region_index()
         return cls({**cls.get_default_config(), **config})
 
     def resolve(self, span: str) -> str | None:

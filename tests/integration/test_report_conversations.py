@@ -121,3 +121,28 @@ def test_duplicate_url_joins_the_existing_case(assistant: Assistant) -> None:
         replies = assistant.say(sender, "/affirm")
         _ticket(replies)
     assert "sudah pernah dilaporkan" in texts(replies)
+
+
+@pytest.mark.slow
+def test_a_link_that_keeps_failing_is_explained_and_continue_is_asked(
+    assistant: Assistant,
+) -> None:
+    for sender, answer in (("e2e-continue-yes", "/affirm"), ("e2e-continue-no", "/deny")):
+        assistant.say(sender, "saya mau lapor")
+        assistant.say(sender, "/affirm")  # consent
+        for _ in range(2):
+            assert "tidak bisa" in texts(assistant.say(sender, "http://127.0.0.1/admin"))
+        replies = assistant.say(sender, "http://127.0.0.1/admin")
+        said = texts(replies)
+        assert "Cara menyalinnya" in said, said  # the explanation...
+        assert "melanjutkan laporan" in said  # ...and the question, with Ya / Tidak
+        assert buttons(replies) == ["Ya", "Tidak"]
+        replies = assistant.say(sender, answer)
+        if answer == "/affirm":
+            # The link question again, with a fresh count: a good link now goes on.
+            assert "tautan" in texts(replies).lower()
+            replies = assistant.say(sender, "http://web.example.id/hapus/1")
+            assert "Politik uang" in buttons(replies)
+        else:
+            assert "tidak ada yang dikirim" in texts(replies)
+            assert "belum punya laporan" in texts(assistant.say(sender, "laporan saya"))

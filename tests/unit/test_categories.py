@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.categories import CATEGORIES, category_values, detect_category, get_category, label_for
+from bot.categories import categories, category_values, detect_category, get_category, label_for
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_detect_category(text: str, expected: str | None) -> None:
 
 def test_every_category_has_a_short_enough_button_label() -> None:
     assert category_values()[-1] == "lainnya"
-    for category in CATEGORIES:
+    for category in categories():
         assert category.label
         assert get_category(category.value) is category
 
@@ -51,5 +51,5 @@ def test_label_for_unknown_values() -> None:
 
 
 def test_button_titles_fit_chat_buttons() -> None:
-    for category in CATEGORIES:
+    for category in categories():
         assert 0 < len(category.button_title) <= 20, category.value

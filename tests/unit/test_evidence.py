@@ -32,6 +32,8 @@ from bot.evidence import (
 from bot.privacy import attest_sender, decrypt_contact, encrypt_contact, sender_key
 from bot.settings import PROJECT_ROOT, get_settings
 from bot.store.models import Evidence, Reporter
+from tests.responses import all_responses
+from tests.unit.test_report_actions import said
 
 
 def tiny_png(seed: int = 0) -> bytes:
@@ -145,19 +147,20 @@ async def test_evidence_action_keeps_new_files_once(domain: dict[str, Any]) -> N
                             active_loop=None), domain)
     assert events == [{"event": "slot", "timestamp": None, "name": "evidence",
                        "value": [item]}]
-    assert "lampirkan" in dispatcher.messages[0]["text"]
-    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/report_violation"
+    assert "lampirkan" in said(dispatcher)[0]
+    buttons = all_responses()[dispatcher.messages[0]["response"]][0]["buttons"]
+    assert buttons[0]["payload"] == "/report_violation"
     # The same file again adds nothing and says so.
     again = CollectingDispatcher()
     events = await ActionReceiveEvidence().run(
         again, tracker("/send_evidence", "send_evidence", {"evidence": [item]},
                        slots={"evidence": [item]}), domain)
-    assert events == [] and "sebelumnya" in again.messages[0]["text"]
+    assert events == [] and "sebelumnya" in said(again)[0]
     # A message without a file gets an explanation.
     empty = CollectingDispatcher()
     assert await ActionReceiveEvidence().run(
         empty, tracker("ini buktinya", "send_evidence"), domain) == []
-    assert "belum menerima" in empty.messages[0]["text"]
+    assert "belum menerima" in said(empty)[0]
 
 
 async def test_evidence_action_caps_the_number_of_files(domain: dict[str, Any]) -> None:
@@ -167,7 +170,7 @@ async def test_evidence_action_caps_the_number_of_files(domain: dict[str, Any]) 
     events = await ActionReceiveEvidence().run(
         dispatcher, tracker("/send_evidence", "send_evidence", {"evidence": [extra]},
                             slots={"evidence": full}), domain)
-    assert events == [] and "paling banyak" in dispatcher.messages[0]["text"]
+    assert events == [] and "paling banyak 10 berkas" in said(dispatcher)[0]
 
 
 async def test_a_caption_fills_the_form_and_keeps_the_file(domain: dict[str, Any]) -> None:

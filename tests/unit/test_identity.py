@@ -25,6 +25,7 @@ from actions.services import (
     reporter_key,
 )
 from actions.status import ActionCheckStatus, ActionDeleteMyData
+from bot.channel_metadata import ChannelMetadata
 from bot.dates import today_wib
 from bot.evidence import save_evidence
 from bot.privacy import attest_sender, encrypt_contact, sender_key
@@ -92,7 +93,7 @@ def test_a_rest_body_claiming_a_channel_is_keyed_as_rest(claimed: str | None) ->
     assert reporter_key(forged) == sender_key("rest", PHONE)
     assert reporter_key(forged) != sender_key("whatsapp", PHONE)
     assert channel_of(forged) == "rest"
-    assert latest_metadata(forged) == {} and latest_contact_token(forged) is None
+    assert latest_metadata(forged) == ChannelMetadata() and latest_contact_token(forged) is None
 
 
 def test_a_ready_pseudonym_needs_the_attestation_of_its_own_channel() -> None:

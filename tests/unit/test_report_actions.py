@@ -82,12 +82,17 @@ def tracker(text: str, slots: dict[str, Any] | None = None, intent: str = "repor
     )
 
 
+def said(dispatcher: CollectingDispatcher) -> list[str]:
+    """What the citizen reads: responses rendered as the Rasa server renders them."""
+    return [render(m) if m.get("response") else m.get("text") or ""
+            for m in dispatcher.messages]
+
+
 async def run_form(t: Tracker, domain: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     dispatcher = CollectingDispatcher()
     events = await ValidateReportForm().run(dispatcher, t, domain)
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    texts = [m.get("text") or m.get("response") or "" for m in dispatcher.messages]
-    return slots, texts
+    return slots, said(dispatcher)
 
 
 async def test_one_message_report_fills_every_field_it_names(
@@ -195,9 +200,8 @@ async def test_future_date_is_refused(domain: dict[str, Any]) -> None:
     assert any("belum terjadi" in text for text in texts)
 
 
-async def test_short_description_is_asked_again_then_form_stops_after_three_tries(
-    domain: dict[str, Any]
-) -> None:
+async def _three_short_descriptions(domain: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Answer the description question with "hoaks" three times; the last turn."""
     failures: dict[str, int] | None = None
     for attempt in range(1, 4):
         t = tracker("hoaks", {"requested_slot": "description", "consent_given": True,
@@ -205,13 +209,83 @@ async def test_short_description_is_asked_again_then_form_stops_after_three_trie
         slots, texts = await run_form(t, domain)
         failures = slots["form_failures"]
         assert failures == {"description": attempt}
-        assert any("terlalu singkat" in text for text in texts)
-    assert slots["requested_slot"] is None  # the form gives up...
+        if attempt < 3:
+            assert any("terlalu singkat" in text for text in texts)
+            assert "requested_slot" not in slots  # the form asks its first empty slot again
+    return slots, texts
+
+
+async def test_a_field_that_keeps_failing_is_explained_and_continue_is_asked(
+    domain: dict[str, Any]
+) -> None:
+    slots, texts = await _three_short_descriptions(domain)
+    # The third time: no repeated hint, an explanation with an example instead...
+    assert not any("terlalu singkat" in text for text in texts)
+    assert any(text.startswith("Uraian adalah cerita singkat") for text in texts), texts
+    # ...and the form asks whether to go on instead of ending by itself.
+    assert slots["requested_slot"] == "continue_form"
+    ask = render({"response": "utter_ask_continue_form"})
+    assert "melanjutkan laporan" in ask
+
+
+async def test_yes_to_continue_asks_the_question_again_with_a_fresh_count(
+    domain: dict[str, Any]
+) -> None:
+    failing = {"requested_slot": "continue_form", "consent_given": True,
+               "form_failures": {"description": 3, "region": 1}}
+    slots, texts = await run_form(tracker("/affirm", failing, intent="affirm"), domain)
+    assert slots["continue_form"] is None
+    assert slots["form_failures"] == {"region": 1}  # only the explained field starts over
+    assert "requested_slot" not in slots  # the form asks its first empty slot again
+    assert texts == []
+
+
+async def test_no_to_continue_ends_the_form_and_files_nothing(domain: dict[str, Any]) -> None:
+    failing = {"requested_slot": "continue_form", "consent_given": True,
+               "form_failures": {"description": 3}}
+    slots, _ = await run_form(tracker("/deny", failing, intent="deny", sender="stopping"),
+                              domain)
+    assert slots["continue_form"] is False
+    assert slots["requested_slot"] is None  # the form ends...
+    dispatcher = CollectingDispatcher()
+    stopped = tracker("/deny", {**failing, "continue_form": False, "requested_slot": None},
+                      intent="deny", sender="stopping")
+    events = await ActionSubmitReport().run(dispatcher, stopped, domain)
+    text = render(dispatcher.messages[0])  # ...and says so
+    assert dispatcher.messages[0]["response"] == "utter_report_stopped"
+    assert "tidak ada yang dikirim" in text
+    assert get_store().list_reports(reporter_key(stopped)) == []
+    reset = {e["name"]: e["value"] for e in events}
+    assert reset["continue_form"] is None and reset["form_failures"] is None
+
+
+async def test_continue_without_an_answer_ends_the_form_after_three_tries(
+    domain: dict[str, Any]
+) -> None:
+    failures: dict[str, int] = {"description": 3}
+    for attempt in range(1, 4):
+        t = tracker("hmm gimana ya", {"requested_slot": "continue_form", "consent_given": True,
+                                      "form_failures": failures}, intent="inform")
+        slots, texts = await run_form(t, domain)
+        failures = slots["form_failures"]
+        assert failures["continue_form"] == attempt
+        if attempt < 3:
+            assert slots["requested_slot"] == "continue_form"
+            assert any("Pilih Ya" in text for text in texts)
+    assert slots["requested_slot"] is None  # no endless loop of questions
     dispatcher = CollectingDispatcher()
     await ActionSubmitReport().run(
-        dispatcher, tracker("hoaks", {"form_failures": failures, "consent_given": True}), domain
-    )
-    assert dispatcher.messages[0]["response"] == "utter_too_many_attempts"  # ...politely
+        dispatcher, tracker("hmm", {"form_failures": failures, "consent_given": True}), domain)
+    assert dispatcher.messages[0]["response"] == "utter_too_many_attempts"
+
+
+async def test_a_question_at_continue_is_left_to_the_rules(domain: dict[str, Any]) -> None:
+    failing = {"requested_slot": "continue_form", "consent_given": True,
+               "form_failures": {"description": 3}}
+    slots, texts = await run_form(
+        tracker("eh kapan masa tenang", failing, intent="faq", confidence=0.97), domain)
+    assert {k: v for k, v in slots.items() if k != "requested_slot"} == {}
+    assert texts == []
 
 
 async def test_change_one_field_from_the_summary(domain: dict[str, Any]) -> None:
