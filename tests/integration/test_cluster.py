@@ -61,7 +61,9 @@ class Cluster:
     def pid_of(self, service: str) -> int:
         """The pid of a supervised service (rasa-1, actions-2, redis, haproxy)."""
         port = self.port_of(service)
-        found = subprocess.run(["pgrep", "-f", "--", f"--port {port}( |$)"], capture_output=True,
+        # redis-server shows itself as "redis-server 127.0.0.1:PORT".
+        pattern = f"redis-server .*:{port}$" if service == "redis" else f"--port {port}( |$)"
+        found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True,
                                text=True, check=False).stdout.split()
         assert found, f"no process for {service} on port {port}"
         return int(found[0])
