@@ -25,8 +25,7 @@ The contract between connectors and the action server:
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.evidence import EvidenceFile
@@ -40,17 +39,9 @@ LOCATION_PAYLOAD = "/share_location"
 UNSUPPORTED_PAYLOAD = "/unsupported_message"
 
 
-def env_values(names: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """The set environment variables among `names`, and the names that are missing."""
-    values: dict[str, str] = {}
-    missing: list[str] = []
-    for name in names:
-        value = os.environ.get(name, "").strip()
-        if value:
-            values[name] = value
-        else:
-            missing.append(name)
-    return values, missing
+def missing_settings(required: Mapping[str, str | None]) -> list[str]:
+    """The variable names among `required` (name -> value from `bot.settings`) not set."""
+    return [name for name, value in required.items() if not value]
 
 
 def log_skipped(channel: str, missing: list[str], required: int | None = None) -> None:
