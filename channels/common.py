@@ -25,8 +25,12 @@ The contract between connectors and the action server:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.evidence import EvidenceFile
 from bot.privacy import attest_sender, encrypt_contact, sender_key
@@ -84,3 +88,24 @@ def message_metadata(
     if location is not None:
         metadata["location"] = {"latitude": float(location[0]), "longitude": float(location[1])}
     return metadata
+
+
+async def read_at_most(chunks: AsyncIterable[bytes], limit: int) -> bytes | None:
+    """The bytes of a stream, or None as soon as they grow past `limit` (reading stops)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def add_health_route(blueprint: Blueprint, path: str = "/") -> None:
+    """`GET <path>` answering `{"status": "ok"}` (load balancers, smoke tests)."""
+
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    blueprint.add_route(health, path, methods=["GET"], name=f"health_{blueprint.name}")

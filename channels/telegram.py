@@ -44,22 +44,11 @@ from telegram.request import HTTPXRequest
 from bot.ephemeral import EphemeralStore
 from bot.evidence import too_large
 from bot.privacy import sender_key
-from bot.settings import Settings, get_settings
-from channels.common import log_skipped, missing_settings
+from bot.settings import Settings
+from channels.common import missing_settings, read_at_most
 from channels.inbound import InboundGuard
 from channels.telegram_output import CallbackPayloads, TelegramOutput, call_with_retries
-from channels.webhook import (
-    CHOICE,
-    FILE,
-    LOCATION,
-    NOTICE,
-    TEXT,
-    UNSUPPORTED,
-    Incoming,
-    MediaUnavailable,
-    NotAnUpdate,
-    WebhookChannel,
-)
+from channels.webhook import Incoming, Kind, MediaUnavailable, NotAnUpdate, WebhookChannel
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +149,7 @@ def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
         return None
     if chat is not None and chat.type != chat.PRIVATE:
         return None
-    return Incoming(key=str(update_id), kind=CHOICE, user_id=query.from_user.id,
+    return Incoming(key=str(update_id), kind=Kind.CHOICE, user_id=query.from_user.id,
                     contact=chat.id if chat is not None else query.from_user.id,
                     text=query.data, message_id=f"tg-{update_id}",
                     extra=(query.id, _button_title(message, query.data)))
@@ -174,56 +163,38 @@ def _from_message(update_id: int, message: Message) -> Incoming | None:
     if message.chat.type != message.chat.PRIVATE:
         # One notice per group and deduplication window: the key names the group.
         return Incoming(key="group-notice:" + sender_key("telegram-group", chat_id),
-                        kind=NOTICE, user_id=user.id, contact=chat_id, text="group_notice")
+                        kind=Kind.NOTICE, user_id=user.id, contact=chat_id, text="group_notice")
     common = {"key": str(update_id), "user_id": user.id, "contact": chat_id,
               "message_id": f"tg-{update_id}"}
     if message.text is not None:
-        kind = TEXT if message.text.strip() else UNSUPPORTED
+        kind = Kind.TEXT if message.text.strip() else Kind.UNSUPPORTED
         return Incoming(kind=kind, text=message.text, **common)
     if message.photo or message.document is not None:
         caption = message.caption.strip() if message.caption else ""
-        return Incoming(kind=FILE, text=caption or None, media=message, **common)
+        return Incoming(kind=Kind.FILE, text=caption or None, media=message, **common)
     if message.location is not None:
-        return Incoming(kind=LOCATION, **common,
+        return Incoming(kind=Kind.LOCATION, **common,
                         location=(message.location.latitude, message.location.longitude))
-    return Incoming(kind=UNSUPPORTED, **common)
+    return Incoming(kind=Kind.UNSUPPORTED, **common)
 
 
 class TelegramInput(WebhookChannel):
     """Receives Telegram updates on a webhook and hands them to Rasa."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel name (URL prefix /webhooks/telegram/)."""
-        return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
-        """Read the configuration from the settings; a disabled channel when incomplete."""
-        config, missing = TelegramConfig.from_settings(get_settings())
-        if config is None:
-            log_skipped(CHANNEL, missing, 2)
-        return cls(config)
+    channel_name = CHANNEL
+    config_class = TelegramConfig
+    required_variables = 2
 
     def __init__(self, config: TelegramConfig | None, store: EphemeralStore | None = None,
                  guard: InboundGuard | None = None) -> None:
-        super().__init__(store, guard)
-        self.config = config
+        super().__init__(config, store, guard)
+        self.config: TelegramConfig | None
         self.bot: Bot | None = None
         self.payloads = CallbackPayloads(self.store)
         self._download_client: httpx.AsyncClient | None = None
         if config is not None:
             quiet_library_loggers()
             self.bot = make_bot(config)
-
-    @property
-    def enabled(self) -> bool:  # type: ignore[override]
-        """True when the configuration is complete."""
-        return self.config is not None
-
-    def get_output_channel(self) -> None:
-        """No proactive output: a chat id is only known while handling its update."""
-        return None
 
     # -- the platform -------------------------------------------------------------------
 
@@ -268,7 +239,7 @@ class TelegramInput(WebhookChannel):
 
     async def acknowledge(self, incoming: Incoming, sender: str) -> None:
         """A pressed button is answered at once (it stops the spinner on the button)."""
-        if incoming.kind != CHOICE or self.bot is None:
+        if incoming.kind != Kind.CHOICE or self.bot is None:
             return
         bot, query_id = self.bot, incoming.extra[0]
 
@@ -283,7 +254,7 @@ class TelegramInput(WebhookChannel):
     async def rasa_text(self, incoming: Incoming, sender: str) -> str | None:
         """"/start" greets; a button token stands for its payload (else the title)."""
         text = incoming.text or ""
-        if incoming.kind == CHOICE:
+        if incoming.kind == Kind.CHOICE:
             return await self.payloads.decode(text) or incoming.extra[1]
         command = text.split(maxsplit=1)[0] if text.strip() else ""
         if command == START_COMMAND or command.startswith(START_COMMAND + "@"):
@@ -368,14 +339,10 @@ class TelegramInput(WebhookChannel):
         if self._download_client is None:
             self._download_client = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT,
                                                       follow_redirects=False)
-        chunks: list[bytes] = []
-        size = 0
         async with self._download_client.stream("GET", url) as reply:
             if reply.status_code != 200:
                 raise TelegramError(f"file download answered HTTP {reply.status_code}")
-            async for chunk in reply.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(limit)
-                chunks.append(chunk)
-        return b"".join(chunks)
+            data = await read_at_most(reply.aiter_bytes(), limit)
+        if data is None:
+            raise too_large(limit)
+        return data

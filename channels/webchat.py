@@ -63,7 +63,13 @@ from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence, too_large
 from bot.settings import get_settings
-from channels.common import EVIDENCE_PAYLOAD, message_metadata, pseudonymous_sender
+from channels.common import (
+    EVIDENCE_PAYLOAD,
+    add_health_route,
+    message_metadata,
+    pseudonymous_sender,
+    read_at_most,
+)
 from channels.inbound import InboundGuard
 from channels.outbound import Delivery
 
@@ -298,6 +304,7 @@ class WebChatInput(InputChannel):
         metadata_key: str = "metadata",
         cors_allowed_origins: list[str] | str | None = None,
         static_dir: Path = STATIC_DIR,
+        store: EphemeralStore | None = None,
     ) -> None:
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
@@ -310,7 +317,7 @@ class WebChatInput(InputChannel):
         self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
         self.static_dir = static_dir
         self.sio: AsyncServer | None = None
-        self.store = ephemeral_store()
+        self.store = store if store is not None else ephemeral_store()
         self.sessions = SessionRegistry(self.store)
         self.guard = InboundGuard(self.store)
 
@@ -432,9 +439,7 @@ class WebChatInput(InputChannel):
             return response.raw(page.read_bytes(), content_type=CONTENT_TYPES[".html"],
                                  headers=headers)
 
-        @blueprint.route("/health", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(blueprint, "/health")
 
         @blueprint.route("/static/<name:str>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:
@@ -453,17 +458,6 @@ class WebChatInput(InputChannel):
 
         return blueprint
 
-    async def _read_body(self, request: Request, limit: int) -> bytes | None:
-        """The request body, or None as soon as it grows past `limit` bytes."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream:  # type: ignore[union-attr]
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def _handle_upload(self, request: Request, sio: AsyncServer,
                              on_new_message: Callable[[UserMessage], Awaitable[Any]]
                              ) -> HTTPResponse:
@@ -480,7 +474,7 @@ class WebChatInput(InputChannel):
             if int(declared) > body_limit:
                 logger.info("Web chat upload refused by Content-Length (%s bytes)", declared)
                 return _json_error(413, too_large(file_limit).message_id)
-        body = await self._read_body(request, body_limit)
+        body = await read_at_most(request.stream, body_limit)  # type: ignore[arg-type]
         if body is None:
             logger.info("Web chat upload refused: body above %d bytes", body_limit)
             return _json_error(413, too_large(file_limit).message_id)

@@ -29,6 +29,7 @@ finish (briefly) before the platform's clients are closed.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -43,10 +44,13 @@ from sanic.response import HTTPResponse
 from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.evidence import EvidenceFile, EvidenceRejected, max_evidence_bytes, save_evidence
+from bot.settings import get_settings
 from channels.common import (
     EVIDENCE_PAYLOAD,
     LOCATION_PAYLOAD,
     UNSUPPORTED_PAYLOAD,
+    add_health_route,
+    log_skipped,
     message_metadata,
     pseudonymous_sender,
 )
@@ -59,13 +63,17 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 DEDUP_SECONDS = 24 * 3600.0
 SHUTDOWN_GRACE_SECONDS = 10.0
 
-# Kinds of incoming message.
-TEXT = "text"  # typed text (maybe a numbered reply or a command)
-CHOICE = "choice"  # a pressed button: its payload, or a token standing for it
-FILE = "file"  # an image or a document, with an optional caption as text
-LOCATION = "location"
-UNSUPPORTED = "unsupported"  # stickers, voice notes, ...: the assistant says what it reads
-NOTICE = "notice"  # not for Rasa: answered with the catalogue text named by `text`
+
+
+class Kind(str, enum.Enum):
+    """What an incoming message is, as far as the assistant is concerned."""
+
+    TEXT = "text"  # typed text (maybe a numbered reply or a command)
+    CHOICE = "choice"  # a pressed button: its payload, or a token standing for it
+    FILE = "file"  # an image or a document, with an optional caption as text
+    LOCATION = "location"
+    UNSUPPORTED = "unsupported"  # stickers, voice notes, ...: the assistant says what it reads
+    NOTICE = "notice"  # not for Rasa: answered with the catalogue text named by `text`
 
 
 class NotAnUpdate(ValueError):
@@ -81,7 +89,7 @@ class Incoming:
     """One message from a platform, before it goes to Rasa."""
 
     key: str  # unique per delivery on this platform; deduplicated
-    kind: str
+    kind: Kind
     user_id: str | int  # the platform's id of the person (pseudonymised for Rasa)
     contact: str | int  # where replies go (phone, chat id): travels encrypted only
     text: str | None = None
@@ -92,16 +100,49 @@ class Incoming:
 
 
 class WebhookChannel(InputChannel):
-    """A Rasa input channel fed by a platform's webhook; subclasses add the platform."""
+    """A Rasa input channel fed by a platform's webhook; subclasses add the platform.
 
-    #: Whether a configured webhook serves routes (False: every URL is 404).
-    enabled: bool = True
+    `config` is the platform's configuration; None leaves the channel off (no
+    routes: every URL is 404), as when its settings are missing.
+    """
 
-    def __init__(self, store: EphemeralStore | None = None,
+    #: The channel name: Rasa's input channel, the URL prefix, the pseudonym's channel.
+    channel_name = ""
+    #: The configuration class: `from_settings(settings)` -> (config or None, missing names).
+    config_class: Any = None
+    #: How many variables a complete configuration has (a half-configured channel stops
+    #: a production start, see `channels.common.log_skipped`).
+    required_variables = 0
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel name (`channel_name`)."""
+        return cls.channel_name
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WebhookChannel:
+        """Built from `bot.settings` (never credentials.yml); off when incomplete."""
+        config, missing = cls.config_class.from_settings(get_settings())
+        if config is None:
+            log_skipped(cls.name(), missing, cls.required_variables)
+        return cls(config)
+
+    def __init__(self, config: Any, store: EphemeralStore | None = None,
                  guard: InboundGuard | None = None) -> None:
+        self.config = config
         self.store = store if store is not None else ephemeral_store()
         self.guard = guard if guard is not None else InboundGuard(self.store)
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        """True when the channel is configured and serves its webhook."""
+        return self.config is not None
+
+    def get_output_channel(self) -> None:
+        """None: Rasa only knows pseudonyms, so an address exists only while a message is
+        handled. Notices outside a conversation go through `channels.outbound`."""
+        return None
 
     # -- what a platform supplies -------------------------------------------------------
 
@@ -180,9 +221,7 @@ class WebhookChannel(InputChannel):
         async def stop(app: Any, loop: Any) -> None:
             await self.close()
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(webhook)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -228,7 +267,7 @@ class WebhookChannel(InputChannel):
     async def handle(self, incoming: Incoming, on_new_message: OnNewMessage) -> None:
         """Check one message, resolve its text and file, and hand it to Rasa."""
         output = self.output_for(incoming)
-        if incoming.kind == NOTICE:
+        if incoming.kind == Kind.NOTICE:
             await output.send_text_message("", channel_message(incoming.text or ""))
             return
         sender = pseudonymous_sender(self.name(), incoming.user_id)
@@ -240,15 +279,15 @@ class WebhookChannel(InputChannel):
             return
         evidence: list[EvidenceFile] = []
         text: str | None
-        if incoming.kind == FILE:
+        if incoming.kind == Kind.FILE:
             stored = await self.store_file(incoming, output, sender)
             if stored is None:
                 return
             evidence.append(stored)
             text = incoming.text or EVIDENCE_PAYLOAD
-        elif incoming.kind == LOCATION:
+        elif incoming.kind == Kind.LOCATION:
             text = LOCATION_PAYLOAD
-        elif incoming.kind in (TEXT, CHOICE):
+        elif incoming.kind in (Kind.TEXT, Kind.CHOICE):
             text = await self.rasa_text(incoming, sender)
             if text is None:
                 await output.send_text_message(sender, channel_message("expired_choice"))

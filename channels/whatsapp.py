@@ -27,7 +27,7 @@ import hmac
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sanic import Blueprint, response
@@ -36,20 +36,11 @@ from sanic.response import HTTPResponse
 
 from bot.ephemeral import EphemeralStore
 from bot.evidence import too_large
-from bot.settings import Settings, get_settings
-from channels.common import log_skipped, missing_settings
+from bot.settings import Settings
+from channels.common import missing_settings
 from channels.inbound import InboundGuard
 from channels.rendering import ChoiceMemory
-from channels.webhook import (
-    CHOICE,
-    FILE,
-    LOCATION,
-    TEXT,
-    UNSUPPORTED,
-    Incoming,
-    MediaUnavailable,
-    WebhookChannel,
-)
+from channels.webhook import Incoming, Kind, MediaUnavailable, WebhookChannel
 from channels.whatsapp_api import (
     DEFAULT_API_BASE_URL,
     GraphApiClient,
@@ -111,18 +102,12 @@ class WhatsAppConfig:
         ), []
 
 
-@dataclass
-class IncomingMessage:
-    """One WhatsApp message, parsed from a webhook, before it goes to Rasa."""
+@dataclass(frozen=True)
+class Media:
+    """A media file a webhook announces: fetched with its id."""
 
-    message_id: str
-    wa_id: str
-    kind: str
-    text: str | None = None
-    media_id: str | None = None
-    mime_type: str | None = None
-    location: tuple[float, float] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    media_id: str
+    mime_type: str | None
 
 
 def signature_status(app_secret: str, body: bytes, header: str | None) -> int | None:
@@ -161,53 +146,51 @@ def _coordinate(value: Any, bound: float) -> float | None:
     return number if math.isfinite(number) and -bound <= number <= bound else None
 
 
-def parse_message(raw: dict[str, Any]) -> IncomingMessage | None:
-    """Parse one `value.messages[]` item; None when it lacks an id or a sender."""
+def _text(value: Any) -> str | None:
+    # Not cut here: an over-long text is refused politely (channels.inbound).
+    text = _str(value)
+    return text.strip() if text is not None else None
+
+
+def parse_message(raw: dict[str, Any]) -> Incoming | None:
+    """One `value.messages[]` item; None when it lacks an id or a sender, or is empty text."""
     message_id, wa_id = _str(raw.get("id")), _str(raw.get("from"))
     if message_id is None or wa_id is None or not _WA_ID.match(wa_id):
         return None
     kind = raw.get("type") if isinstance(raw.get("type"), str) else "unknown"
     content = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
-    message = IncomingMessage(message_id=message_id[:256], wa_id=wa_id, kind=kind)
+    message = Incoming(key=message_id[:256], kind=Kind.UNSUPPORTED, user_id=wa_id, contact=wa_id)
     if kind == "text":
-        message.text = _str(content.get("body"))
+        message.kind, message.text = Kind.TEXT, _text(content.get("body"))
     elif kind == "interactive":
         reply_type = content.get("type")
-        if reply_type in ("button_reply", "list_reply") and isinstance(content.get(reply_type),
-                                                                        dict):
-            message.text = _str(content[reply_type].get("id"))
-            message.kind = reply_type
-        else:
-            message.kind = "unsupported"
+        reply = content.get(reply_type) if reply_type in ("button_reply", "list_reply") else None
+        if isinstance(reply, dict):
+            message.kind, message.text = Kind.CHOICE, _text(reply.get("id"))
     elif kind == "button":
-        message.text = _str(content.get("payload")) or _str(content.get("text"))
+        message.kind = Kind.CHOICE
+        message.text = _text(content.get("payload")) or _text(content.get("text"))
     elif kind in ("image", "document"):
-        message.media_id = _str(content.get("id"))
-        message.mime_type = _str(content.get("mime_type"))
-        message.text = _str(content.get("caption"))
-        if message.media_id is None:
-            message.kind = "unsupported"
+        media_id = _str(content.get("id"))
+        if media_id is not None:
+            message.kind, message.text = Kind.FILE, _text(content.get("caption"))
+            message.media = Media(media_id, _str(content.get("mime_type")))
     elif kind == "location":
         latitude = _coordinate(content.get("latitude"), 90.0)
         longitude = _coordinate(content.get("longitude"), 180.0)
-        if latitude is None or longitude is None:
-            message.kind = "unsupported"
-        else:
-            message.location = (latitude, longitude)
-    else:
-        message.kind = "unsupported"
-    if message.text is not None:
-        # Not cut here: an over-long text is refused politely (channels.inbound).
-        message.text = message.text.strip()
+        if latitude is not None and longitude is not None:
+            message.kind, message.location = Kind.LOCATION, (latitude, longitude)
+    if message.kind in (Kind.TEXT, Kind.CHOICE) and not message.text:
+        return None
     return message
 
 
-def parse_webhook(payload: Any) -> list[IncomingMessage]:
+def parse_webhook(payload: Any) -> list[Incoming]:
     """Every message in a webhook body (`entry[].changes[].value.messages[]`).
 
     Status callbacks (`value.statuses`) and anything malformed are ignored.
     """
-    messages: list[IncomingMessage] = []
+    messages: list[Incoming] = []
     if not isinstance(payload, dict):
         return messages
     for entry in _dicts(payload.get("entry")):
@@ -222,35 +205,12 @@ def parse_webhook(payload: Any) -> list[IncomingMessage]:
     return messages
 
 
-def incoming(message: IncomingMessage) -> Incoming | None:
-    """What the connector hands on for one parsed message (None: nothing to hand on)."""
-    common = {"key": message.message_id, "user_id": message.wa_id, "contact": message.wa_id}
-    if message.kind == "text":
-        return Incoming(kind=TEXT, text=message.text, **common) if message.text else None
-    if message.kind in ("button_reply", "list_reply", "button"):
-        return Incoming(kind=CHOICE, text=message.text, **common) if message.text else None
-    if message.kind in ("image", "document"):
-        return Incoming(kind=FILE, text=message.text, media=message, **common)
-    if message.kind == "location":
-        return Incoming(kind=LOCATION, location=message.location, **common)
-    return Incoming(kind=UNSUPPORTED, **common)
-
-
 class WhatsAppInput(WebhookChannel):
     """Receives WhatsApp Cloud API webhooks and answers through the Graph API."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel name, also the webhook prefix (/webhooks/whatsapp/)."""
-        return CHANNEL_NAME
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppInput:
-        """Build the channel from the settings; disabled (no route) when incomplete."""
-        config, missing = WhatsAppConfig.from_settings(get_settings())
-        if config is None:
-            log_skipped(CHANNEL_NAME, missing, len(REQUIRED_ENV))
-        return cls(config)
+    channel_name = CHANNEL_NAME
+    config_class = WhatsAppConfig
+    required_variables = len(REQUIRED_ENV)
 
     def __init__(
         self,
@@ -259,22 +219,13 @@ class WhatsAppInput(WebhookChannel):
         store: EphemeralStore | None = None,
         guard: InboundGuard | None = None,
     ) -> None:
-        super().__init__(store, guard)
-        self.config = config
+        super().__init__(config, store, guard)
+        self.config: WhatsAppConfig | None
         self.client = client
         if self.client is None and config is not None:
             self.client = GraphApiClient(config.access_token, config.phone_number_id,
                                          config.api_base_url)
         self.memory = ChoiceMemory(self.store)
-
-    @property
-    def enabled(self) -> bool:  # type: ignore[override]
-        """True when the channel is configured and serves its webhook."""
-        return self.config is not None
-
-    def get_output_channel(self) -> None:
-        """None: Rasa's sender keys are pseudonymous, so there is no address to send to."""
-        return None
 
     # -- the platform -------------------------------------------------------------------
 
@@ -292,7 +243,7 @@ class WhatsAppInput(WebhookChannel):
 
     def parse(self, payload: Any) -> list[Incoming]:
         """The webhook's messages (status callbacks and malformed items left out)."""
-        return [item for item in map(incoming, parse_webhook(payload)) if item is not None]
+        return parse_webhook(payload)
 
     def output_for(self, incoming: Incoming) -> WhatsAppOutput:
         """Answers go to the sender's WhatsApp id through the Graph API."""
@@ -302,14 +253,14 @@ class WhatsAppInput(WebhookChannel):
     async def fetch_media(self, incoming: Incoming, limit: int) -> tuple[bytes, str | None]:
         """Download a media file (size-capped before and during the download)."""
         assert self.client is not None
-        message: IncomingMessage = incoming.media
+        announced: Media = incoming.media
         try:
-            media = await self.client.download_media(message.media_id or "", limit)
+            media = await self.client.download_media(announced.media_id, limit)
         except MediaTooLarge:
             raise too_large(limit) from None
         except GraphApiError as exc:
             raise MediaUnavailable(str(exc)) from None
-        return media.data, media.mime_type or message.mime_type
+        return media.data, media.mime_type or announced.mime_type
 
     async def acknowledge(self, incoming: Incoming, sender: str) -> None:
         """Every message opens WhatsApp's 24-hour window for free-form answers."""
@@ -318,7 +269,7 @@ class WhatsAppInput(WebhookChannel):
     async def rasa_text(self, incoming: Incoming, sender: str) -> str | None:
         """A numbered reply ("2") stands for the payload offered under that number."""
         text = incoming.text or ""
-        if incoming.kind == TEXT:
+        if incoming.kind == Kind.TEXT:
             return await self.memory.resolve(sender, text) or text
         return text
 

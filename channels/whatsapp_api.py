@@ -31,6 +31,7 @@ from rasa.core.channels.channel import OutputChannel
 from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore
 from bot.privacy import redact, sender_key
+from channels.common import read_at_most
 from channels.outbound import Delivery
 from channels.rendering import ChoiceMemory, button_payload, numbered_choices, split_text, truncate
 
@@ -234,14 +235,11 @@ class GraphApiClient:
                                             response.status)
                     if response.content_length is not None and response.content_length > max_bytes:
                         raise MediaTooLarge(f"media is {response.content_length} bytes")
-                    chunks: list[bytes] = []
-                    received = 0
-                    async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
-                        received += len(chunk)
-                        if received > max_bytes:
-                            raise MediaTooLarge(f"media exceeded {max_bytes} bytes")
-                        chunks.append(chunk)
-                    return DownloadedMedia(b"".join(chunks), mime_type)
+                    data = await read_at_most(
+                        response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES), max_bytes)
+                    if data is None:
+                        raise MediaTooLarge(f"media exceeded {max_bytes} bytes")
+                    return DownloadedMedia(data, mime_type)
             except aiohttp.ClientError as exc:
                 raise GraphApiError(f"media download failed: {type(exc).__name__}") from None
             except asyncio.TimeoutError:
