@@ -28,6 +28,7 @@ finish (briefly) before the platform's clients are closed.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import enum
 import json
@@ -99,7 +100,7 @@ class Incoming:
     extra: Any = None  # whatever else the platform's hooks need
 
 
-class WebhookChannel(InputChannel):
+class WebhookChannel(InputChannel, abc.ABC):
     """A Rasa input channel fed by a platform's webhook; subclasses add the platform.
 
     `config` is the platform's configuration; None leaves the channel off (no
@@ -146,21 +147,21 @@ class WebhookChannel(InputChannel):
 
     # -- what a platform supplies -------------------------------------------------------
 
+    @abc.abstractmethod
     def verify(self, request: Request) -> HTTPResponse | None:
         """None when `request` comes from the platform, else the error response."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def parse(self, payload: Any) -> list[Incoming]:
         """The messages in a webhook body; raise NotAnUpdate for a foreign body."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def fetch_media(self, incoming: Incoming, limit: int) -> tuple[bytes, str | None]:
         """The bytes and claimed content type of `incoming`'s file (at most `limit` bytes)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def output_for(self, incoming: Incoming) -> OutputChannel:
         """The output channel answering the sender of `incoming`."""
-        raise NotImplementedError
 
     def add_routes(self, blueprint: Blueprint) -> None:
         """Add platform routes next to `GET /` and `POST /webhook` (none by default)."""
