@@ -41,6 +41,7 @@ from telegram import Bot, CallbackQuery, Message, PhotoSize, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore
 from bot.evidence import too_large
 from bot.privacy import sender_key
@@ -163,7 +164,8 @@ def _from_message(update_id: int, message: Message) -> Incoming | None:
     if message.chat.type != message.chat.PRIVATE:
         # One notice per group and deduplication window: the key names the group.
         return Incoming(key="group-notice:" + sender_key("telegram-group", chat_id),
-                        kind=Kind.NOTICE, user_id=user.id, contact=chat_id, text="group_notice")
+                        kind=Kind.NOTICE, user_id=user.id, contact=chat_id,
+                        text=channel_message("group_notice"))
     common = {"key": str(update_id), "user_id": user.id, "contact": chat_id,
               "message_id": f"tg-{update_id}"}
     if message.text is not None:

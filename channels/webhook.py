@@ -74,7 +74,7 @@ class Kind(str, enum.Enum):
     FILE = "file"  # an image or a document, with an optional caption as text
     LOCATION = "location"
     UNSUPPORTED = "unsupported"  # stickers, voice notes, ...: the assistant says what it reads
-    NOTICE = "notice"  # not for Rasa: answered with the catalogue text named by `text`
+    NOTICE = "notice"  # not for Rasa: only answered with `text` (once per key)
 
 
 class NotAnUpdate(ValueError):
@@ -269,7 +269,7 @@ class WebhookChannel(InputChannel, abc.ABC):
         """Check one message, resolve its text and file, and hand it to Rasa."""
         output = self.output_for(incoming)
         if incoming.kind == Kind.NOTICE:
-            await output.send_text_message("", channel_message(incoming.text or ""))
+            await output.send_text_message("", incoming.text or "")
             return
         sender = pseudonymous_sender(self.name(), incoming.user_id)
         await self.acknowledge(incoming, sender)
