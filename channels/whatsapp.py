@@ -8,7 +8,6 @@ Configuration comes from the environment (never from credentials.yml):
 - WHATSAPP_ACCESS_TOKEN: the (system user) access token used to send messages.
 - WHATSAPP_PHONE_NUMBER_ID: the business phone number id messages are sent from.
 - WHATSAPP_API_BASE_URL: optional, default `https://graph.facebook.com/v21.0`.
-
 - WHATSAPP_NOTIFY_TEMPLATE / WHATSAPP_NOTIFY_LANGUAGE: optional, the approved
   template for notices sent outside the 24-hour window (`WhatsAppNotifier`).
 
@@ -63,10 +62,6 @@ REQUIRED_ENV = (
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _WA_ID = re.compile(r"^\+?[0-9]{5,20}$")
-
-UNSUPPORTED_TYPES = frozenset(
-    {"audio", "sticker", "video", "contacts", "reaction", "unknown", "unsupported", "order"}
-)
 
 
 @dataclass
