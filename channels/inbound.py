@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from rasa.core.channels.channel import OutputChannel
+
 from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.settings import get_settings
@@ -64,3 +66,10 @@ class InboundGuard:
             limit = f"{self.max_chars:,}".replace(",", ".")
             return Verdict(False, channel_message("message_too_long", max_chars=limit))
         return ACCEPT
+
+    async def admit(self, sender: str, text: str | None, output: OutputChannel) -> bool:
+        """`check`, answering a refusal through `output`; True when the message goes on."""
+        verdict = await self.check(sender, text)
+        if not verdict.accept and verdict.reply:
+            await output.send_text_message(sender, verdict.reply)
+        return verdict.accept

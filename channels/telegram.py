@@ -244,12 +244,9 @@ class TelegramInput(WebhookChannel):
         if incoming.kind != Kind.CHOICE or self.bot is None:
             return
         bot, query_id = self.bot, incoming.extra[0]
-
-        async def answer() -> bool:
-            return await bot.answer_callback_query(query_id)
-
         try:
-            await call_with_retries(answer, "answerCallbackQuery")
+            await call_with_retries(lambda: bot.answer_callback_query(query_id),
+                                    "answerCallbackQuery")
         except TelegramError as exc:
             logger.info("Telegram answerCallbackQuery failed: %s", type(exc).__name__)
 
@@ -273,14 +270,10 @@ class TelegramInput(WebhookChannel):
         if self.config is None or self.bot is None or not self.config.webhook_url:
             return False
         bot, config = self.bot, self.config
-
-        async def call() -> bool:
-            return await bot.set_webhook(url=config.webhook_url,
-                                         secret_token=config.secret_token,
-                                         allowed_updates=ALLOWED_UPDATES)
-
         try:
-            await call_with_retries(call, "setWebhook")
+            await call_with_retries(
+                lambda: bot.set_webhook(url=config.webhook_url, secret_token=config.secret_token,
+                                        allowed_updates=ALLOWED_UPDATES), "setWebhook")
         except TelegramError as exc:
             logger.warning("Telegram setWebhook failed (%s: %s); updates will not arrive "
                            "until the webhook is set", type(exc).__name__, exc.message)
@@ -320,12 +313,8 @@ class TelegramInput(WebhookChannel):
         if declared and declared > limit:
             raise too_large(limit)
         bot = self.bot
-
-        async def get_file() -> Any:
-            return await bot.get_file(file_id)
-
         try:
-            remote = await call_with_retries(get_file, "getFile")
+            remote = await call_with_retries(lambda: bot.get_file(file_id), "getFile")
         except BadRequest as exc:
             if "too big" in exc.message.lower():
                 raise too_large(limit) from exc

@@ -419,10 +419,7 @@ class WebChatInput(InputChannel):
             text = str(text) if isinstance(text, (str, int, float)) else ""
             sender = self.sender_for(session_id)
             output = WebChatOutput(sio, self.bot_message_evt)
-            verdict = await self.guard.check(sender, text)
-            if not verdict.accept:
-                if verdict.reply:
-                    await output.send_text_message(sender, verdict.reply)
+            if not await self.guard.admit(sender, text, output):
                 return
             await on_new_message(UserMessage(
                 text, output, sender, input_channel=self.name(),

@@ -273,10 +273,7 @@ class WebhookChannel(InputChannel, abc.ABC):
             return
         sender = pseudonymous_sender(self.name(), incoming.user_id)
         await self.acknowledge(incoming, sender)
-        verdict = await self.guard.check(sender, incoming.text)
-        if not verdict.accept:
-            if verdict.reply:
-                await output.send_text_message(sender, verdict.reply)
+        if not await self.guard.admit(sender, incoming.text, output):
             return
         evidence: list[EvidenceFile] = []
         text: str | None
