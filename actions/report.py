@@ -215,7 +215,7 @@ class ValidateReportForm(GuidedFormValidationAction):
             to_check.append(parsed.url)
         key = reporter_key(tracker)
         # Beyond the sender's hourly budget a link is kept without being fetched.
-        budgeted = [url for url in to_check if link_check_allowed(key)]
+        budgeted = [url for url in to_check if await link_check_allowed(key)]
         if len(budgeted) < len(to_check):
             logger.info("Link-check budget used up: %d link(s) kept unchecked",
                         len(to_check) - len(budgeted))

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from rasa_sdk import Tracker
 
 from bot.channel_metadata import ATTESTATION, ChannelMetadata
+from bot.ephemeral import ephemeral_store
 from bot.evidence import sweep_orphaned_evidence
 from bot.privacy import is_sender_key, sender_key, verify_attestation
-from bot.rate_limit import TokenBucket, per_hour
 from bot.report_extraction import preload
 from bot.settings import get_settings
 from bot.store import ReportStore
@@ -30,7 +30,6 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _stores: dict[str, ReportStore] = {}
-_link_budgets: dict[int, TokenBucket] = {}
 
 
 #: How often the action server deletes orphaned evidence files (seconds).
@@ -102,15 +101,12 @@ def is_verified(tracker: Tracker) -> bool:
                                    _raw_latest_metadata(tracker).get(ATTESTATION)))
 
 
-def link_check_allowed(key: str) -> bool:
+async def link_check_allowed(key: str) -> bool:
     """Spend one of the reporter's hourly link checks (LINK_CHECK_BUDGET_PER_HOUR);
-    False when they are used up: the link is then kept without being fetched."""
-    allowance = get_settings().link_check_budget_per_hour
-    with _lock:
-        budget = _link_budgets.get(allowance)
-        if budget is None:
-            budget = _link_budgets[allowance] = per_hour(allowance)
-    return budget.take(key)
+    False when they are used up: the link is then kept without being fetched.
+    The budget lives in the ephemeral store, so it holds across replicas."""
+    allowance = max(1, get_settings().link_check_budget_per_hour)
+    return await ephemeral_store().take(f"link-checks:{key}", allowance, allowance / 3600.0)
 
 
 def channel_of(tracker: Tracker) -> str:

@@ -21,12 +21,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.channel_messages import channel_message
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 EVIDENCE_DIRNAME = "evidence"
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 #: Accepted content types, their kind and file extension.
 ALLOWED_TYPES: dict[str, tuple[str, str]] = {
@@ -38,12 +38,17 @@ ALLOWED_TYPES: dict[str, tuple[str, str]] = {
 
 
 class EvidenceRejected(ValueError):
-    """The file cannot be kept as evidence; `message_id` says why, in Indonesian."""
+    """The file cannot be kept as evidence.
 
-    def __init__(self, reason: str, message_id: str) -> None:
+    `reason` says why for logs (English); `message_id` is the text told to the
+    citizen, from the channel message catalogue (bot/resources/channel_messages.yml).
+    """
+
+    def __init__(self, reason: str, message_name: str, **values: Any) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.message_id = message_id
+        self.message_name = message_name
+        self.message_id = channel_message(message_name, **values)
 
 
 @dataclass(frozen=True)
@@ -124,16 +129,12 @@ def too_large(limit: int | None = None) -> EvidenceRejected:
         size = f"{limit / (1024 * 1024):.3g} MB"
     else:
         size = f"{limit // 1024} KB" if limit >= 1024 else f"{limit} byte"
-    return EvidenceRejected(
-        "file too large",
-        f"Berkas terlalu besar (maksimal {size}). Kirim tangkapan layar yang lebih kecil, ya.",
-    )
+    return EvidenceRejected("file too large", "file_too_large", size=size)
 
 
 def max_evidence_bytes() -> int:
-    """The size limit for one file (EVIDENCE_MAX_BYTES, default 5 MiB)."""
-    raw = os.environ.get("EVIDENCE_MAX_BYTES", "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_BYTES
+    """The size limit for one file (EVIDENCE_MAX_BYTES through bot.settings, default 5 MiB)."""
+    return get_settings().evidence_max_bytes
 
 
 def sniff_mime_type(data: bytes) -> str | None:
@@ -158,16 +159,12 @@ def save_evidence(data: bytes, claimed_mime_type: str | None = None,
     """
     limit = max_evidence_bytes()
     if not data:
-        raise EvidenceRejected("empty file", "Berkasnya kosong. Silakan kirim ulang, ya.")
+        raise EvidenceRejected("empty file", "file_empty")
     if len(data) > limit:
         raise too_large(limit)
     mime = sniff_mime_type(data)
     if mime is None:
-        raise EvidenceRejected(
-            "unsupported type",
-            "Jenis berkas ini belum bisa kami terima. Kirim gambar (JPG, PNG, WEBP) "
-            "atau dokumen PDF, ya.",
-        )
+        raise EvidenceRejected("unsupported type", "file_type_unsupported")
     if claimed_mime_type and claimed_mime_type.split(";")[0].strip().lower() != mime:
         logger.info("Evidence claimed %s but is %s", claimed_mime_type[:60], mime)
     kind, extension = ALLOWED_TYPES[mime]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +47,19 @@ def _env_bool(name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"Environment variable {name} must be true or false, got {raw!r}")
+
+
+def _env_text(name: str) -> str | None:
+    """A variable's value without surrounding blanks; None when unset or blank."""
+    value = (os.environ.get(name) or "").strip()
+    return value or None
+
+
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value <= 0:
+        raise ValueError(f"Environment variable {name} must be a positive integer, got {value}")
+    return value
 
 
 def _env_list(name: str) -> tuple[str, ...]:
@@ -93,6 +106,25 @@ class Settings:
     upload_quota_per_hour: int
     # Evidence files no report refers to are deleted after this many hours.
     orphan_evidence_hours: float
+    # Largest evidence file (screenshot, PDF) a channel accepts, in bytes.
+    evidence_max_bytes: int
+    # Shared ephemeral state (dedup, choices, rate limits, web sessions) when set;
+    # in this process's memory otherwise (bot.ephemeral).
+    redis_url: str | None = field(repr=False)
+    # Channel configuration (channels/*.py); a channel with a required value
+    # missing is left off. Secrets are kept out of `repr`.
+    whatsapp_verify_token: str | None = field(repr=False)
+    whatsapp_app_secret: str | None = field(repr=False)
+    whatsapp_access_token: str | None = field(repr=False)
+    whatsapp_phone_number_id: str | None = field(repr=False)
+    whatsapp_api_base_url: str | None
+    # Approved template (name, language) for notices outside WhatsApp's 24-hour window.
+    whatsapp_notify_template: str | None
+    whatsapp_notify_language: str
+    telegram_bot_token: str | None = field(repr=False)
+    telegram_secret_token: str | None = field(repr=False)
+    telegram_webhook_url: str | None
+    telegram_api_base_url: str | None
 
     @property
     def production(self) -> bool:
@@ -129,4 +161,17 @@ def get_settings() -> Settings:
         link_check_budget_per_hour=_env_int("LINK_CHECK_BUDGET_PER_HOUR", 30),
         upload_quota_per_hour=_env_int("UPLOAD_QUOTA_PER_HOUR", 20),
         orphan_evidence_hours=_env_float("ORPHAN_EVIDENCE_HOURS", 24.0),
+        evidence_max_bytes=_env_positive_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
+        redis_url=_env_text("REDIS_URL"),
+        whatsapp_verify_token=_env_text("WHATSAPP_VERIFY_TOKEN"),
+        whatsapp_app_secret=_env_text("WHATSAPP_APP_SECRET"),
+        whatsapp_access_token=_env_text("WHATSAPP_ACCESS_TOKEN"),
+        whatsapp_phone_number_id=_env_text("WHATSAPP_PHONE_NUMBER_ID"),
+        whatsapp_api_base_url=_env_text("WHATSAPP_API_BASE_URL"),
+        whatsapp_notify_template=_env_text("WHATSAPP_NOTIFY_TEMPLATE"),
+        whatsapp_notify_language=_env_text("WHATSAPP_NOTIFY_LANGUAGE") or "id",
+        telegram_bot_token=_env_text("TELEGRAM_BOT_TOKEN"),
+        telegram_secret_token=_env_text("TELEGRAM_SECRET_TOKEN"),
+        telegram_webhook_url=_env_text("TELEGRAM_WEBHOOK_URL"),
+        telegram_api_base_url=_env_text("TELEGRAM_API_BASE_URL"),
     )

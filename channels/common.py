@@ -4,18 +4,10 @@ The contract between connectors and the action server:
 
 - The sender id Rasa sees is `bot.privacy.sender_key(channel, raw_id)`, never
   a phone number or a Telegram id. The raw id stays inside the connector.
-- `metadata["attestation"]`: `attest_sender(channel, sender)`, proof that this
-  connector verified the sender (signature, secret token, its own session). The
-  action server trusts the pseudonym and the rest of the metadata only with it.
-- `metadata["contact_token"]` carries the raw id encrypted (`encrypt_contact`),
-  so the action server can store it, encrypted, once the citizen consents, to
-  tell them later about their report. No clear contact is ever in a tracker, and
-  the tracker store drops the token before it stores an event
-  (`bot.tracker_stores`), so it exists only while the message is handled.
-- `metadata["evidence"]`: a list of `EvidenceFile.to_metadata()` dicts for
-  files saved with `bot.evidence.save_evidence`.
-- `metadata["location"]`: {"latitude": float, "longitude": float} for a shared
-  location.
+- The message metadata (attestation, encrypted contact, evidence, location) is
+  the typed contract `bot.channel_metadata.ChannelMetadata`; `message_metadata`
+  below builds it. The action server trusts it only with a valid attestation,
+  and the tracker store drops the contact token before it stores an event.
 - Text sent to Rasa: the user's text; the button payload for a button reply;
   `EVIDENCE_PAYLOAD` for a file without caption (the caption otherwise);
   `LOCATION_PAYLOAD` for a location; `UNSUPPORTED_PAYLOAD` for anything else
@@ -25,9 +17,12 @@ The contract between connectors and the action server:
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channel_metadata import ChannelMetadata
 from bot.evidence import EvidenceFile
@@ -41,17 +36,9 @@ LOCATION_PAYLOAD = "/share_location"
 UNSUPPORTED_PAYLOAD = "/unsupported_message"
 
 
-def env_values(names: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """The set environment variables among `names`, and the names that are missing."""
-    values: dict[str, str] = {}
-    missing: list[str] = []
-    for name in names:
-        value = os.environ.get(name, "").strip()
-        if value:
-            values[name] = value
-        else:
-            missing.append(name)
-    return values, missing
+def missing_settings(required: Mapping[str, str | None]) -> list[str]:
+    """The variable names among `required` (name -> value from `bot.settings`) not set."""
+    return [name for name, value in required.items() if not value]
 
 
 def log_skipped(channel: str, missing: list[str], required: int | None = None) -> None:
@@ -88,3 +75,24 @@ def message_metadata(
     return ChannelMetadata.attested(channel, sender, raw_contact=raw_contact,
                                     evidence=evidence, location=location,
                                     extra=extra).to_dict()
+
+
+async def read_at_most(chunks: AsyncIterable[bytes], limit: int) -> bytes | None:
+    """The bytes of a stream, or None as soon as they grow past `limit` (reading stops)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def add_health_route(blueprint: Blueprint, path: str = "/") -> None:
+    """`GET <path>` answering `{"status": "ok"}` (load balancers, smoke tests)."""
+
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    blueprint.add_route(health, path, methods=["GET"], name=f"health_{blueprint.name}")

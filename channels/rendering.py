@@ -8,12 +8,13 @@ stands for, so a reply "2" (or "2." or " 2 ") is sent to Rasa as that payload.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
+
+from bot.channel_messages import channel_message
+from bot.ephemeral import EphemeralStore, ephemeral_store
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def numbered_choices(text: str, buttons: list[dict[str, Any]]) -> str:
         lines.append("")
         lines.extend(f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, 1))
         lines.append("")
-        lines.append("Balas dengan angka pilihan Anda.")
+        lines.append(channel_message("numbered_choice_hint"))
     return "\n".join(lines)
 
 
@@ -66,39 +67,37 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 class ChoiceMemory:
-    """Per-sender memory of the last numbered choices (bounded, with expiry)."""
+    """Per-sender memory of the last numbered choices, in the ephemeral store.
 
-    def __init__(self, ttl_seconds: float = 24 * 3600, max_senders: int = 10_000) -> None:
+    Key `choices:<sender>` (the pseudonymous sender), the payloads as a JSON
+    list, for `ttl_seconds` (a day by default): any process can read a reply
+    to a list another process sent.
+    """
+
+    def __init__(self, store: EphemeralStore | None = None,
+                 ttl_seconds: float = 24 * 3600) -> None:
+        self.store = store if store is not None else ephemeral_store()
         self._ttl = ttl_seconds
-        self._max = max_senders
-        self._items: OrderedDict[str, tuple[float, list[str]]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def remember(self, sender: str, payloads: list[str]) -> None:
+    async def remember(self, sender: str, payloads: list[str]) -> None:
         """Remember the payloads offered to `sender` (replacing earlier ones)."""
-        with self._lock:
-            self._items.pop(sender, None)
-            self._items[sender] = (time.monotonic() + self._ttl, list(payloads))
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
+        await self.store.put(f"choices:{sender}", json.dumps(list(payloads)), self._ttl)
 
-    def forget(self, sender: str) -> None:
+    async def forget(self, sender: str) -> None:
         """Drop what was offered to `sender`."""
-        with self._lock:
-            self._items.pop(sender, None)
+        await self.store.delete(f"choices:{sender}")
 
-    def resolve(self, sender: str, text: str) -> str | None:
+    async def resolve(self, sender: str, text: str) -> str | None:
         """The payload for a numbered reply such as "2", or None when it is not one."""
         match = _NUMBER_REPLY.match(text or "")
         if not match:
             return None
-        with self._lock:
-            entry = self._items.get(sender)
-            if entry is None or entry[0] < time.monotonic():
-                self._items.pop(sender, None)
-                return None
-            payloads = entry[1]
+        stored = await self.store.get(f"choices:{sender}")
+        try:
+            payloads = json.loads(stored) if stored is not None else []
+        except ValueError:
+            payloads = []
         index = int(match.group(1))
-        if 1 <= index <= len(payloads):
-            return payloads[index - 1]
+        if isinstance(payloads, list) and 1 <= index <= len(payloads):
+            return str(payloads[index - 1])
         return None

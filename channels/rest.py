@@ -50,7 +50,7 @@ class RestInput(InputChannel):
         return CHANNEL
 
     def __init__(self, guard: InboundGuard | None = None) -> None:
-        self.guard = guard or InboundGuard()
+        self.guard = guard or InboundGuard(scope=CHANNEL)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """`GET /` (health) and `POST /webhook` (one message, the replies as a JSON list)."""
@@ -82,7 +82,7 @@ class RestInput(InputChannel):
                 return _error(400, "sender ids starting with psn_ are reserved")
             if not isinstance(text, str):
                 return _error(400, "message must be a string")
-            verdict = self.guard.check(sender, text)
+            verdict = await self.guard.check(sender, text)
             if not verdict.accept:
                 too_long = len(text) > self.guard.max_chars
                 return response.json(

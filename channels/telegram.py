@@ -1,7 +1,7 @@
 """Telegram input channel (Bot API webhook, python-telegram-bot).
 
 Enabled in credentials.yml as `channels.telegram.TelegramInput:` (no parameters);
-configuration comes from the environment:
+configuration comes from the environment, read through `bot.settings`:
 
 - TELEGRAM_BOT_TOKEN (required): the token from @BotFather.
 - TELEGRAM_SECRET_TOKEN (required): 1-256 characters `A-Z a-z 0-9 _ -`; Telegram
@@ -10,10 +10,12 @@ configuration comes from the environment:
   with the secret token and the update types handled here.
 - TELEGRAM_API_BASE_URL (optional, default https://api.telegram.org).
 
-Webhook: POST /webhooks/telegram/webhook. The request is checked and answered at
-once; the update is handled in a background task. Each update_id is handled once
-(`channels.dedup`). Only private chats are served: in a group the bot says once
-(per deduplication window) that it only talks privately, and ignores the rest.
+Webhook: POST /webhooks/telegram/webhook. The life cycle (answered at once,
+handled in a background task, each update_id once, rate limit, evidence
+storage) is `channels.webhook.WebhookChannel`'s; this module checks the secret
+token, reads updates and downloads files. Only private chats are served: in a
+group the bot says once (per deduplication window) that it only talks
+privately, and ignores the rest.
 
 What Rasa receives (see channels/common.py): "/start" -> "/greet"; text; the
 payload of a pressed inline button; photos (largest size under the limit) and
@@ -25,44 +27,29 @@ encrypted in `metadata["contact_token"]`.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, CallbackQuery, Message, PhotoSize, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.evidence import (
-    EvidenceFile,
-    EvidenceRejected,
-    max_evidence_bytes,
-    save_evidence,
-    too_large,
-)
-from bot.privacy import redact, sender_key
-from channels.common import (
-    EVIDENCE_PAYLOAD,
-    LOCATION_PAYLOAD,
-    UNSUPPORTED_PAYLOAD,
-    env_values,
-    log_skipped,
-    message_metadata,
-    pseudonymous_sender,
-)
-from channels.dedup import Deduplicator, make_deduplicator
+from bot.channel_messages import channel_message
+from bot.ephemeral import EphemeralStore
+from bot.evidence import too_large
+from bot.privacy import sender_key
+from bot.settings import Settings
+from channels.common import missing_settings, read_at_most
 from channels.inbound import InboundGuard
 from channels.telegram_output import CallbackPayloads, TelegramOutput, call_with_retries
+from channels.webhook import Incoming, Kind, MediaUnavailable, NotAnUpdate, WebhookChannel
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +64,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 START_COMMAND = "/start"
 GREET_PAYLOAD = "/greet"
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-SHUTDOWN_GRACE_SECONDS = 10.0
 TOKEN_PATTERN = re.compile(r"^(\d+):[A-Za-z0-9_-]{20,}$")
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-
-GROUP_NOTICE = ("Maaf, layanan pelaporan ini hanya melayani percakapan pribadi. "
-                "Silakan kirim pesan langsung kepada saya, ya. 🙏")
-EXPIRED_CHOICE = ("Maaf, pilihan ini sudah tidak berlaku. Silakan ketik pesan Anda "
-                  "atau ketik /start untuk kembali ke menu.")
-DOWNLOAD_FAILED = ("Maaf, berkas Anda belum berhasil kami terima. "
-                   "Silakan kirim ulang sebentar lagi, ya.")
 
 
 @dataclass(frozen=True)
@@ -104,26 +83,23 @@ class TelegramConfig:
         return self.token.split(":", 1)[0]
 
     @classmethod
-    def from_env(cls) -> tuple[TelegramConfig | None, list[str]]:
+    def from_settings(cls, settings: Settings) -> tuple[TelegramConfig | None, list[str]]:
         """The configuration, or None and the names of the missing/invalid variables."""
-        values, missing = env_values((ENV_TOKEN, ENV_SECRET))
+        token, secret = settings.telegram_bot_token or "", settings.telegram_secret_token or ""
+        missing = missing_settings({ENV_TOKEN: token, ENV_SECRET: secret})
         if missing:
             return None, missing
-        invalid = []
-        if not TOKEN_PATTERN.match(values[ENV_TOKEN]):
-            invalid.append(ENV_TOKEN)
-        if not SECRET_PATTERN.match(values[ENV_SECRET]):
-            invalid.append(ENV_SECRET)
+        invalid = [name for name, value, pattern in ((ENV_TOKEN, token, TOKEN_PATTERN),
+                                                     (ENV_SECRET, secret, SECRET_PATTERN))
+                   if not pattern.match(value)]
         if invalid:
-            logger.warning("Telegram: %s malformed (see docs/_parts/telegram.md)",
-                           " and ".join(invalid))
+            logger.warning("Telegram: %s malformed (see docs/channels.md)", " and ".join(invalid))
             return None, invalid
-        optional, _ = env_values((ENV_WEBHOOK_URL, ENV_API_BASE_URL))
         return cls(
-            token=values[ENV_TOKEN],
-            secret_token=values[ENV_SECRET],
-            webhook_url=optional.get(ENV_WEBHOOK_URL),
-            api_base_url=optional.get(ENV_API_BASE_URL, DEFAULT_API_BASE_URL).rstrip("/"),
+            token=token,
+            secret_token=secret,
+            webhook_url=settings.telegram_webhook_url,
+            api_base_url=(settings.telegram_api_base_url or DEFAULT_API_BASE_URL).rstrip("/"),
         ), []
 
 
@@ -157,91 +133,147 @@ def pick_photo(sizes: tuple[PhotoSize, ...], limit: int) -> PhotoSize | None:
     return max(fitting, key=lambda s: (s.width * s.height, s.file_size or 0))
 
 
-class TelegramInput(InputChannel):
+def _button_title(message: Any, data: str) -> str | None:
+    """The title of the pressed button (used when its token is no longer remembered)."""
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
+    message = query.message
+    chat = message.chat if message is not None else None
+    if query.from_user is None or query.from_user.is_bot or query.data is None:
+        return None
+    if chat is not None and chat.type != chat.PRIVATE:
+        return None
+    return Incoming(key=str(update_id), kind=Kind.CHOICE, user_id=query.from_user.id,
+                    contact=chat.id if chat is not None else query.from_user.id,
+                    text=query.data, message_id=f"tg-{update_id}",
+                    extra=(query.id, _button_title(message, query.data)))
+
+
+def _from_message(update_id: int, message: Message) -> Incoming | None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    chat_id = message.chat.id
+    if message.chat.type != message.chat.PRIVATE:
+        # One notice per group and deduplication window: the key names the group.
+        return Incoming(key="group-notice:" + sender_key("telegram-group", chat_id),
+                        kind=Kind.NOTICE, user_id=user.id, contact=chat_id,
+                        text=channel_message("group_notice"))
+    common = {"key": str(update_id), "user_id": user.id, "contact": chat_id,
+              "message_id": f"tg-{update_id}"}
+    if message.text is not None:
+        kind = Kind.TEXT if message.text.strip() else Kind.UNSUPPORTED
+        return Incoming(kind=kind, text=message.text, **common)
+    if message.photo or message.document is not None:
+        caption = message.caption.strip() if message.caption else ""
+        return Incoming(kind=Kind.FILE, text=caption or None, media=message, **common)
+    if message.location is not None:
+        return Incoming(kind=Kind.LOCATION, **common,
+                        location=(message.location.latitude, message.location.longitude))
+    return Incoming(kind=Kind.UNSUPPORTED, **common)
+
+
+class TelegramInput(WebhookChannel):
     """Receives Telegram updates on a webhook and hands them to Rasa."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel name (URL prefix /webhooks/telegram/)."""
-        return CHANNEL
+    channel_name = CHANNEL
+    config_class = TelegramConfig
+    required_variables = 2
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
-        """Read the configuration from the environment; a disabled channel when incomplete."""
-        config, missing = TelegramConfig.from_env()
-        if config is None:
-            log_skipped(CHANNEL, missing, 2)
-        return cls(config)
-
-    def __init__(self, config: TelegramConfig | None,
-                 deduplicator: Deduplicator | None = None,
+    def __init__(self, config: TelegramConfig | None, store: EphemeralStore | None = None,
                  guard: InboundGuard | None = None) -> None:
-        self.config = config
-        self.guard = guard or InboundGuard()
+        super().__init__(config, store, guard)
+        self.config: TelegramConfig | None
         self.bot: Bot | None = None
-        self.payloads = CallbackPayloads()
-        self._dedup = deduplicator
-        self._tasks: set[asyncio.Task] = set()
+        self.payloads = CallbackPayloads(self.store)
         self._download_client: httpx.AsyncClient | None = None
         if config is not None:
             quiet_library_loggers()
             self.bot = make_bot(config)
 
-    @property
-    def enabled(self) -> bool:
-        """True when the configuration is complete."""
-        return self.config is not None
+    # -- the platform -------------------------------------------------------------------
 
-    def get_output_channel(self) -> None:
-        """No proactive output: a chat id is only known while handling its update."""
+    def verify(self, request: Request) -> HTTPResponse | None:
+        """The secret token header must match TELEGRAM_SECRET_TOKEN (constant time)."""
+        assert self.config is not None
+        provided = request.headers.get(SECRET_HEADER)
+        if provided is None:
+            return response.json({"error": "missing secret token"}, status=401)
+        if not hmac.compare_digest(provided.encode("utf-8", "replace"),
+                                   self.config.secret_token.encode("utf-8")):
+            return response.json({"error": "wrong secret token"}, status=403)
         return None
 
-    # -- background work ---------------------------------------------------------------
+    def parse(self, payload: Any) -> list[Incoming]:
+        """A message or a pressed inline button; other updates are ignored."""
+        update_id = payload.get("update_id") if isinstance(payload, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise NotAnUpdate("not a Telegram update")
+        try:
+            update = Update.de_json(payload, self.bot)
+        except Exception as exc:  # noqa: BLE001 - any malformed update is ignored alike
+            logger.info("Telegram update %s ignored: unreadable (%s)", update_id,
+                        type(exc).__name__)
+            return []
+        bot_id = self.config.bot_id if self.config else ""
+        found: Incoming | None = None
+        if update.callback_query is not None:
+            found = _from_callback(update_id, update.callback_query)
+        elif update.message is not None:
+            found = _from_message(update_id, update.message)
+        if found is None:
+            logger.info("Telegram update %s ignored: nothing to hand on", update_id)
+            return []
+        found.key = f"{bot_id}:{found.key}"
+        return [found]
 
-    def _spawn(self, coroutine: Awaitable[Any], what: str) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
+    def output_for(self, incoming: Incoming) -> TelegramOutput:
+        """Answers go to the chat the update came from."""
+        assert self.bot is not None
+        return TelegramOutput(self.bot, int(incoming.contact), self.payloads)
 
-        def done(finished: asyncio.Task) -> None:
-            self._tasks.discard(finished)
-            if finished.cancelled():
-                return
-            error = finished.exception()
-            if error is not None:
-                logger.error("Telegram %s failed", what, exc_info=error)
+    async def acknowledge(self, incoming: Incoming, sender: str) -> None:
+        """A pressed button is answered at once (it stops the spinner on the button)."""
+        if incoming.kind != Kind.CHOICE or self.bot is None:
+            return
+        bot, query_id = self.bot, incoming.extra[0]
+        try:
+            await call_with_retries(lambda: bot.answer_callback_query(query_id),
+                                    "answerCallbackQuery")
+        except TelegramError as exc:
+            logger.info("Telegram answerCallbackQuery failed: %s", type(exc).__name__)
 
-        task.add_done_callback(done)
+    async def rasa_text(self, incoming: Incoming, sender: str) -> str | None:
+        """"/start" greets; a button token stands for its payload (else the title)."""
+        text = incoming.text or ""
+        if incoming.kind == Kind.CHOICE:
+            return await self.payloads.decode(text) or incoming.extra[1]
+        command = text.split(maxsplit=1)[0] if text.strip() else ""
+        if command == START_COMMAND or command.startswith(START_COMMAND + "@"):
+            return GREET_PAYLOAD
+        return text
 
-    async def wait_idle(self) -> None:
-        """Wait until every background task started so far (and those they start) is done."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def close(self) -> None:
-        """Let running work finish (briefly), then close the HTTP clients."""
-        if self._tasks:
-            _, pending = await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
-            for task in pending:
-                task.cancel()
-        if self._download_client is not None:
-            await self._download_client.aclose()
-            self._download_client = None
-        if self.bot is not None:
-            await self.bot.request.shutdown()
+    async def on_start(self) -> None:
+        """Register the webhook when TELEGRAM_WEBHOOK_URL is set."""
+        if self.config is not None and self.config.webhook_url:
+            await self.register_webhook()
 
     async def register_webhook(self) -> bool:
         """Call setWebhook with the secret token and allowed updates; log failures."""
         if self.config is None or self.bot is None or not self.config.webhook_url:
             return False
         bot, config = self.bot, self.config
-
-        async def call() -> bool:
-            return await bot.set_webhook(url=config.webhook_url,
-                                         secret_token=config.secret_token,
-                                         allowed_updates=ALLOWED_UPDATES)
-
         try:
-            await call_with_retries(call, "setWebhook")
+            await call_with_retries(
+                lambda: bot.set_webhook(url=config.webhook_url, secret_token=config.secret_token,
+                                        allowed_updates=ALLOWED_UPDATES), "setWebhook")
         except TelegramError as exc:
             logger.warning("Telegram setWebhook failed (%s: %s); updates will not arrive "
                            "until the webhook is set", type(exc).__name__, exc.message)
@@ -249,189 +281,25 @@ class TelegramInput(InputChannel):
         logger.info("Telegram webhook registered")
         return True
 
-    def _deduplicator(self) -> Deduplicator:
-        if self._dedup is None:
-            self._dedup = make_deduplicator()
-        return self._dedup
+    async def close_platform(self) -> None:
+        """Close the download client and the Bot API client."""
+        if self._download_client is not None:
+            await self._download_client.aclose()
+            self._download_client = None
+        if self.bot is not None:
+            await self.bot.request.shutdown()
 
-    # -- HTTP --------------------------------------------------------------------------
+    # -- files --------------------------------------------------------------------------
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """The webhook route (none when the channel is not configured: the URL is 404)."""
-        telegram_webhook = Blueprint("lapor_telegram_webhook", __name__)
-        if self.config is None:
-            return telegram_webhook
-        secret = self.config.secret_token.encode("utf-8")
-
-        @telegram_webhook.listener("after_server_start")
-        async def start(app: Any, loop: Any) -> None:
-            if self.config is not None and self.config.webhook_url:
-                self._spawn(self.register_webhook(), "webhook registration")
-
-        @telegram_webhook.listener("before_server_stop")
-        async def stop(app: Any, loop: Any) -> None:
-            await self.close()
-
-        @telegram_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @telegram_webhook.route("/webhook", methods=["POST"])
-        async def webhook(request: Request) -> HTTPResponse:
-            provided = request.headers.get(SECRET_HEADER)
-            if provided is None:
-                return response.json({"error": "missing secret token"}, status=401)
-            if not hmac.compare_digest(provided.encode("utf-8", "replace"), secret):
-                return response.json({"error": "wrong secret token"}, status=403)
-            try:
-                data = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
-                return response.json({"error": "malformed JSON"}, status=400)
-            update_id = data.get("update_id") if isinstance(data, dict) else None
-            if not isinstance(update_id, int) or isinstance(update_id, bool):
-                return response.json({"error": "not a Telegram update"}, status=400)
-            try:
-                update = Update.de_json(data, self.bot)
-            except Exception as exc:  # noqa: BLE001 - any malformed update is ignored alike
-                logger.info("Telegram update %s ignored: unreadable (%s)", update_id,
-                            type(exc).__name__)
-                return response.json({"status": "ignored"})
-            if not await self._deduplicator().first_time(
-                    f"{CHANNEL}:{self.config.bot_id if self.config else ''}:{update_id}"):
-                logger.info("Telegram update %s already handled", update_id)
-                return response.json({"status": "duplicate"})
-            self._spawn(self.handle_update(update, on_new_message), f"update {update_id}")
-            return response.json({"status": "accepted"})
-
-        return telegram_webhook
-
-    # -- updates -----------------------------------------------------------------------
-
-    async def handle_update(self, update: Update,
-                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """Handle one update: a message or a pressed inline button; ignore the rest."""
-        if update.callback_query is not None:
-            await self._handle_callback(update, update.callback_query, on_new_message)
-        elif update.message is not None:
-            await self._handle_message(update, update.message, on_new_message)
-        else:
-            logger.info("Telegram update %s ignored: not a message", update.update_id)
-
-    def _output(self, chat_id: int) -> TelegramOutput:
-        assert self.bot is not None  # noqa: S101 - only called when enabled
-        return TelegramOutput(self.bot, chat_id, self.payloads)
-
-    async def _reply(self, chat_id: int, text: str) -> None:
-        await self._output(chat_id).send_text_message("", text)
-
-    async def _group_notice(self, chat_id: int) -> None:
-        key = "telegram-group-notice:" + sender_key("telegram-group", chat_id)
-        if await self._deduplicator().first_time(key):
-            await self._reply(chat_id, GROUP_NOTICE)
-
-    async def _handle_callback(self, update: Update, query: CallbackQuery,
-                               on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        assert self.bot is not None  # noqa: S101 - only called when enabled
-        bot = self.bot
-
-        async def answer() -> bool:
-            return await bot.answer_callback_query(query.id)
-
+    async def fetch_media(self, incoming: Incoming, limit: int) -> tuple[bytes, str | None]:
+        """Download a photo (largest size under the limit) or a document."""
         try:
-            await call_with_retries(answer, "answerCallbackQuery")
-        except TelegramError as exc:
-            logger.info("Telegram answerCallbackQuery failed: %s", type(exc).__name__)
-        message = query.message
-        chat = message.chat if message is not None else None
-        if query.from_user is None or query.from_user.is_bot or query.data is None:
-            return
-        if chat is not None and chat.type != chat.PRIVATE:
-            return
-        chat_id = chat.id if chat is not None else query.from_user.id
-        payload = self.payloads.decode(query.data)
-        if payload is None:
-            payload = self._button_title(message, query.data)
-        if not payload:
-            await self._reply(chat_id, EXPIRED_CHOICE)
-            return
-        sender = pseudonymous_sender(CHANNEL, query.from_user.id)
-        if not await self._admit(chat_id, sender, None):
-            return
-        await on_new_message(UserMessage(
-            payload, self._output(chat_id), sender,
-            input_channel=CHANNEL, message_id=f"tg-{update.update_id}",
-            metadata=message_metadata(CHANNEL, sender, raw_contact=chat_id),
-        ))
+            return await self._fetch(incoming.media, limit)
+        except (TelegramError, httpx.HTTPError) as exc:
+            raise MediaUnavailable(type(exc).__name__) from None
 
-    async def _admit(self, chat_id: int, sender: str, text: str | None) -> bool:
-        """Length and rate checks (channels.inbound); answers here when refused."""
-        verdict = self.guard.check(sender, text)
-        if not verdict.accept and verdict.reply:
-            await self._reply(chat_id, verdict.reply)
-        return verdict.accept
-
-    @staticmethod
-    def _button_title(message: Any, data: str) -> str | None:
-        """The title of the pressed button, when its token is no longer remembered."""
-        markup = getattr(message, "reply_markup", None)
-        for row in getattr(markup, "inline_keyboard", None) or ():
-            for button in row:
-                if button.callback_data == data:
-                    return button.text
-        return None
-
-    async def _handle_message(self, update: Update, message: Message,
-                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        user = message.from_user
-        if user is None or user.is_bot:
-            return
-        chat_id = message.chat.id
-        if message.chat.type != message.chat.PRIVATE:
-            await self._group_notice(chat_id)
-            return
-        sender = pseudonymous_sender(CHANNEL, user.id)
-        if not await self._admit(chat_id, sender, message.text):
-            return
-        evidence: list[EvidenceFile] = []
-        location: tuple[float, float] | None = None
-        text: str
-        if message.text is not None:
-            text = message.text
-            command = text.split(maxsplit=1)[0] if text.strip() else ""
-            if command == START_COMMAND or command.startswith(START_COMMAND + "@"):
-                text = GREET_PAYLOAD
-        elif message.photo or message.document is not None:
-            try:
-                evidence.append(await self._fetch_evidence(message))
-            except EvidenceRejected as rejected:
-                logger.info("Telegram evidence rejected: %s", rejected.reason)
-                await self._reply(chat_id, rejected.message_id)
-                return
-            except (TelegramError, httpx.HTTPError) as exc:
-                logger.warning("Telegram evidence download failed: %s", type(exc).__name__)
-                await self._reply(chat_id, DOWNLOAD_FAILED)
-                return
-            text = message.caption if message.caption and message.caption.strip() \
-                else EVIDENCE_PAYLOAD
-        elif message.location is not None:
-            location = (message.location.latitude, message.location.longitude)
-            text = LOCATION_PAYLOAD
-        else:
-            text = UNSUPPORTED_PAYLOAD
-        if not text.strip():
-            text = UNSUPPORTED_PAYLOAD
-        logger.debug("Telegram message (chat %s)", redact(chat_id))
-        await on_new_message(UserMessage(
-            text, self._output(chat_id), sender, input_channel=CHANNEL,
-            message_id=f"tg-{update.update_id}",
-            metadata=message_metadata(CHANNEL, sender, raw_contact=chat_id, evidence=evidence,
-                                      location=location),
-        ))
-
-    async def _fetch_evidence(self, message: Message) -> EvidenceFile:
-        """Download a photo or document (never more than the size limit) and store it."""
+    async def _fetch(self, message: Message, limit: int) -> tuple[bytes, str | None]:
         assert self.bot is not None  # noqa: S101 - only called when enabled
-        limit = max_evidence_bytes()
         claimed: str | None
         if message.photo:
             photo = pick_photo(message.photo, limit)
@@ -440,17 +308,13 @@ class TelegramInput(InputChannel):
             file_id, declared, claimed = photo.file_id, photo.file_size, "image/jpeg"
         else:
             document = message.document
-            assert document is not None  # noqa: S101 - checked by the caller
+            assert document is not None  # noqa: S101 - checked by the parser
             file_id, declared, claimed = document.file_id, document.file_size, document.mime_type
         if declared and declared > limit:
             raise too_large(limit)
         bot = self.bot
-
-        async def get_file() -> Any:
-            return await bot.get_file(file_id)
-
         try:
-            remote = await call_with_retries(get_file, "getFile")
+            remote = await call_with_retries(lambda: bot.get_file(file_id), "getFile")
         except BadRequest as exc:
             if "too big" in exc.message.lower():
                 raise too_large(limit) from exc
@@ -459,22 +323,17 @@ class TelegramInput(InputChannel):
             raise too_large(limit)
         if not remote.file_path:
             raise TelegramError("getFile returned no file_path")
-        data = await self._download(remote.file_path, limit)
-        return await asyncio.to_thread(save_evidence, data, claimed)
+        return await self._download(remote.file_path, limit), claimed
 
     async def _download(self, url: str, limit: int) -> bytes:
         """GET a file, stopping as soon as it is over `limit` bytes."""
         if self._download_client is None:
             self._download_client = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT,
                                                       follow_redirects=False)
-        chunks: list[bytes] = []
-        size = 0
         async with self._download_client.stream("GET", url) as reply:
             if reply.status_code != 200:
                 raise TelegramError(f"file download answered HTTP {reply.status_code}")
-            async for chunk in reply.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(limit)
-                chunks.append(chunk)
-        return b"".join(chunks)
+            data = await read_at_most(reply.aiter_bytes(), limit)
+        if data is None:
+            raise too_large(limit)
+        return data

@@ -4,23 +4,25 @@
   nothing needs escaping and no response can fail with "can't parse entities".
 - Buttons become an inline keyboard, one button per row (titles stay readable
   on a phone). `callback_data` holds at most 64 bytes: a longer payload is sent
-  as a short token (`~t:...`) that `CallbackPayloads` maps back to the payload.
+  as a short token (`~t:...`, a hash of the payload) that `CallbackPayloads`
+  maps back to the payload through the ephemeral store (`callback:<token>`,
+  7 days), so any Rasa process can read a button another one sent.
 - Text longer than 4096 characters is split (`channels.rendering.split_text`);
   the keyboard goes with the last part.
 - Images are sent with `sendPhoto` (falling back to the link as text).
 - 429 answers are retried after `retry_after` seconds (capped), 5xx and network
   errors with a short backoff, a few times; other errors are logged, not raised,
   so one failed message does not stop the next ones.
+
+`TelegramNotifier` writes to a chat outside a conversation (`OutboundSender`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
-import secrets
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -28,7 +30,10 @@ from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.channel_messages import channel_message
+from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.privacy import redact
+from channels.outbound import Delivery
 from channels.rendering import button_payload, split_text, truncate
 
 logger = logging.getLogger(__name__)
@@ -42,45 +47,31 @@ TOKEN_PREFIX = "~t:"  # noqa: S105 - marks a callback_data token
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_SECONDS = 30.0
 BACKOFF_SECONDS = (0.5, 1.0, 2.0)
-BUTTONS_ONLY_TEXT = "Silakan pilih:"
 
 
 class CallbackPayloads:
-    """Maps button payloads too long for `callback_data` to short tokens (bounded, expiring)."""
+    """Maps button payloads too long for `callback_data` to short tokens (expiring)."""
 
-    def __init__(self, ttl_seconds: float = 7 * 24 * 3600, max_items: int = 50_000) -> None:
+    def __init__(self, store: EphemeralStore | None = None,
+                 ttl_seconds: float = 7 * 24 * 3600) -> None:
+        self.store = store if store is not None else ephemeral_store()
         self._ttl = ttl_seconds
-        self._max = max_items
-        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._by_payload: dict[str, str] = {}
-        self._lock = threading.Lock()
 
-    def encode(self, payload: str) -> str:
+    async def encode(self, payload: str) -> str:
         """The `callback_data` for `payload`: itself when it fits, else a remembered token."""
         if (payload and len(payload.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
                 and not payload.startswith(TOKEN_PREFIX)):
             return payload
-        with self._lock:
-            token = self._by_payload.get(payload)
-            if token is None or token not in self._items:
-                token = TOKEN_PREFIX + secrets.token_urlsafe(12)
-            self._items.pop(token, None)
-            self._items[token] = (time.monotonic() + self._ttl, payload)
-            self._by_payload[payload] = token
-            while len(self._items) > self._max:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._by_payload.pop(dropped, None)
+        digest = hashlib.blake2b(payload.encode("utf-8"), digest_size=12).digest()
+        token = TOKEN_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
+        await self.store.put(f"callback:{token}", payload, self._ttl)
         return token
 
-    def decode(self, data: str) -> str | None:
+    async def decode(self, data: str) -> str | None:
         """The payload behind `callback_data`; None for an unknown or expired token."""
         if not data.startswith(TOKEN_PREFIX):
             return data
-        with self._lock:
-            entry = self._items.get(data)
-            if entry is None or entry[0] < time.monotonic():
-                return None
-            return entry[1]
+        return await self.store.get(f"callback:{data}")
 
 
 async def call_with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
@@ -110,8 +101,8 @@ async def call_with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def inline_keyboard(buttons: list[dict[str, Any]],
-                    payloads: CallbackPayloads) -> InlineKeyboardMarkup | None:
+async def inline_keyboard(buttons: list[dict[str, Any]],
+                          payloads: CallbackPayloads) -> InlineKeyboardMarkup | None:
     """Rasa buttons as an inline keyboard, one button per row (URL buttons open links)."""
     rows: list[list[InlineKeyboardButton]] = []
     for button in buttons:
@@ -125,7 +116,7 @@ def inline_keyboard(buttons: list[dict[str, Any]],
         payload = button_payload(button)
         if not payload:
             continue
-        rows.append([InlineKeyboardButton(title, callback_data=payloads.encode(payload))])
+        rows.append([InlineKeyboardButton(title, callback_data=await payloads.encode(payload))])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -160,12 +151,13 @@ class TelegramOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send text, split into parts of at most 4096 characters, without a parse mode."""
-        await self._send_parts(text, None)
+        await self.send_parts(text, None)
 
-    async def _send_parts(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def send_parts(self, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+        """Send text in parts, the keyboard with the last; False when a part failed."""
         parts = split_text(text or "", MAX_MESSAGE_LENGTH)
         if not parts and markup is not None:
-            parts = [BUTTONS_ONLY_TEXT]
+            parts = [channel_message("choose_prompt")]
         for index, part in enumerate(parts):
             keyboard = markup if index == len(parts) - 1 else None
 
@@ -175,12 +167,13 @@ class TelegramOutput(OutputChannel):
                                                     reply_markup=keyboard)
 
             if not await self._send("sendMessage", send):
-                return
+                return False
+        return bool(parts)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
                                      buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         """Send text with the buttons as an inline keyboard."""
-        await self._send_parts(text, inline_keyboard(buttons, self._payloads))
+        await self.send_parts(text, await inline_keyboard(buttons, self._payloads))
 
     async def send_quick_replies(self, recipient_id: str, text: str,
                                  quick_replies: list[dict[str, Any]], **kwargs: Any) -> None:
@@ -217,3 +210,27 @@ class TelegramOutput(OutputChannel):
             await self.send_text_message(recipient_id, text)
         else:
             logger.info("Telegram: custom response without text skipped")
+
+
+class TelegramNotifier:
+    """Sends a notice to a Telegram chat outside a conversation (`OutboundSender`)."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Bot, store: EphemeralStore | None = None) -> None:
+        self._bot = bot
+        self._payloads = CallbackPayloads(store)
+
+    async def send_text(self, recipient: str, text: str) -> Delivery:
+        """Send `text` to the chat id `recipient`."""
+        try:
+            chat_id = int(recipient)
+        except ValueError:
+            logger.warning("Telegram notice not sent: the recipient is not a chat id")
+            return Delivery.FAILED
+        sent = await TelegramOutput(self._bot, chat_id, self._payloads).send_parts(text, None)
+        return Delivery.SENT if sent else Delivery.FAILED
+
+    async def close(self) -> None:
+        """Close the Bot API client."""
+        await self._bot.request.shutdown()

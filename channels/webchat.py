@@ -23,12 +23,27 @@ Options (credentials.yml): `user_message_evt`, `bot_message_evt`, `namespace`,
 `metadata_key`, `cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`).
 Metadata sent by the client is ignored. Messages are capped and rate-limited
 (`channels.inbound`); uploads have an hourly quota per session
-(`UPLOAD_QUOTA_PER_HOUR`), checked before the file is stored.
+(`UPLOAD_QUOTA_PER_HOUR`, bucket `uploads:<sender>`), checked before the file
+is stored.
+
+Several processes: a socket lives in one process, so the socket ids of a
+session stay in that process's `SessionRegistry`; what the others need is
+whether the session is connected at all, kept in the ephemeral store as
+`web-presence:<sender>` for PRESENCE_SECONDS, refreshed by every socket event
+of the session and removed when its last socket here disconnects. (A process
+that dies leaves the mark until it expires; a session idle for longer than
+that counts as away in the other processes, and a notice for it waits.) With
+REDIS_URL, socket.io itself shares rooms through Redis (`AsyncRedisManager`),
+so a reply reaches every tab of a session whichever process holds them.
+Notices sent outside a conversation (`WebNotifier`) go to the session's room
+when it is connected, else wait in `web-pending:<sender>` (7 days, at most 20)
+and are emitted at the session's next `session_request` or message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import uuid
@@ -42,14 +57,21 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channel_messages import channel_message
+from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence, too_large
-from bot.rate_limit import per_hour
 from bot.settings import get_settings
-from channels.common import EVIDENCE_PAYLOAD, message_metadata, pseudonymous_sender
+from channels.common import (
+    EVIDENCE_PAYLOAD,
+    add_health_route,
+    message_metadata,
+    pseudonymous_sender,
+    read_at_most,
+)
 from channels.inbound import InboundGuard
+from channels.outbound import Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +82,14 @@ DEFAULT_SOCKETIO_PATH = "/webhooks/webchat/socket.io"
 MULTIPART_OVERHEAD_BYTES = 16 * 1024
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+#: How long a session counts as connected after its last socket event (other processes).
+PRESENCE_SECONDS = 3600.0
+#: Notices for a session that is away: how long they wait, and how many.
+PENDING_SECONDS = 7 * 24 * 3600.0
+PENDING_LIMIT = 20
+
+#: Sends `data` as `event` to a socket.io room.
+Emitter = Callable[[str, dict[str, Any], str], Awaitable[None]]
 
 CONTENT_TYPES: dict[str, str] = {
     ".js": "text/javascript; charset=utf-8",
@@ -81,16 +111,30 @@ SAFE_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
 }
 
-MSG_NO_SESSION = ("Sesi obrolan Anda tidak ditemukan. Muat ulang halaman ini, "
-                  "lalu kirim berkasnya lagi, ya.")
-MSG_NO_FILE = "Berkasnya belum terlampir. Pilih berkas lalu kirim lagi, ya."
-MSG_BAD_REQUEST = "Permintaan tidak dapat kami proses. Silakan coba lagi, ya."
-MSG_FAILED = "Maaf, berkas belum bisa kami proses karena gangguan sistem. Coba lagi sebentar lagi."
-
 
 def _json_error(status: int, message: str) -> HTTPResponse:
     """A JSON error `{"error": message}` with the safe headers."""
     return response.json({"error": message}, status=status, headers=dict(SAFE_HEADERS))
+
+
+def _refusal(status: int, message_name: str) -> HTTPResponse:
+    """A JSON error with the catalogue text `message_name` (channel_messages.yml)."""
+    return _json_error(status, channel_message(message_name))
+
+
+def room_of(session_id: str) -> str:
+    """The sender id Rasa sees for a session, also its socket.io room."""
+    return pseudonymous_sender(CHANNEL, session_id)
+
+
+def presence_key(room: str) -> str:
+    """The ephemeral-store key saying a session (by its room) is connected somewhere."""
+    return f"web-presence:{room}"
+
+
+def pending_key(room: str) -> str:
+    """The ephemeral-store list of notices waiting for a session (by its room)."""
+    return f"web-pending:{room}"
 
 
 def valid_session_id(value: Any) -> bool:
@@ -130,19 +174,28 @@ class WebChatOutput(SocketIOOutput):
 
 
 class SessionRegistry:
-    """Which socket ids belong to which session id (one process, in memory)."""
+    """Which sockets of this process belong to which session; which sessions are present.
 
-    def __init__(self) -> None:
+    Socket ids are local to the process that holds the socket; presence (any
+    socket of the session, in any process) is kept in the ephemeral store.
+    """
+
+    def __init__(self, store: EphemeralStore | None = None,
+                 presence_seconds: float = PRESENCE_SECONDS) -> None:
+        self.store = store if store is not None else ephemeral_store()
+        self._presence_seconds = presence_seconds
         self._session_of: dict[str, str] = {}
         self._sockets_of: dict[str, set[str]] = {}
 
-    def bind(self, sid: str, session_id: str) -> None:
+    async def bind(self, sid: str, session_id: str) -> None:
         """Attach socket `sid` to `session_id` (leaving any earlier session)."""
-        self.unbind(sid)
-        self._session_of[sid] = session_id
-        self._sockets_of.setdefault(session_id, set()).add(sid)
+        if self._session_of.get(sid) != session_id:
+            await self.unbind(sid)
+            self._session_of[sid] = session_id
+            self._sockets_of.setdefault(session_id, set()).add(sid)
+        await self.touch(session_id)
 
-    def unbind(self, sid: str) -> None:
+    async def unbind(self, sid: str) -> None:
         """Forget socket `sid` (it disconnected or changed session)."""
         session_id = self._session_of.pop(sid, None)
         if session_id is None:
@@ -152,14 +205,67 @@ class SessionRegistry:
             sockets.discard(sid)
             if not sockets:
                 del self._sockets_of[session_id]
+                await self.store.delete(presence_key(room_of(session_id)))
+
+    async def touch(self, session_id: str) -> None:
+        """Mark `session_id` as connected for another PRESENCE_SECONDS."""
+        await self.store.put(presence_key(room_of(session_id)), "1", self._presence_seconds)
 
     def session_of(self, sid: str) -> str | None:
         """The session id of socket `sid`, if it asked for one."""
         return self._session_of.get(sid)
 
-    def is_connected(self, session_id: str) -> bool:
-        """True when at least one socket of `session_id` is connected."""
-        return bool(self._sockets_of.get(session_id))
+    async def is_connected(self, session_id: str) -> bool:
+        """True when a socket of `session_id` is connected here or (recently) elsewhere."""
+        if self._sockets_of.get(session_id):
+            return True
+        return await self.store.get(presence_key(room_of(session_id))) is not None
+
+
+class WebNotifier:
+    """Sends a notice to a web session outside a conversation (`OutboundSender`).
+
+    The recipient is the session's room (its sender key). A connected session
+    gets it at once through `emit`; otherwise (or without `emit`) it waits in
+    the ephemeral store for the session's next visit.
+    """
+
+    channel = "webchat"
+
+    def __init__(self, store: EphemeralStore, emit: Emitter | None = None,
+                 event: str = "bot_uttered") -> None:
+        self._store = store
+        self._emit = emit
+        self._event = event
+
+    async def send_text(self, recipient: str, text: str) -> Delivery:
+        """Emit to the session's room when it is connected, else keep it for later."""
+        message = {"text": text}
+        if self._emit is not None and await self._store.get(presence_key(recipient)):
+            try:
+                await self._emit(self._event, message, recipient)
+                return Delivery.SENT
+            except Exception as exc:  # noqa: BLE001 - kept for later instead
+                logger.warning("Web notice could not be emitted (%s); kept for later",
+                               type(exc).__name__)
+        await self._store.push(pending_key(recipient), json.dumps(message), PENDING_SECONDS,
+                               PENDING_LIMIT)
+        return Delivery.QUEUED
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def redis_emitter(url: str | None, namespace: str | None = None) -> Emitter | None:
+    """An emitter reaching every Rasa process's sockets through Redis (None without a URL)."""
+    if not url:
+        return None
+    manager = AsyncRedisManager(url, write_only=True)
+
+    async def emit(event: str, data: dict[str, Any], room: str) -> None:
+        await manager.emit(event, data, room=room, namespace=namespace or "/")
+
+    return emit
 
 
 class WebChatInput(InputChannel):
@@ -198,6 +304,7 @@ class WebChatInput(InputChannel):
         metadata_key: str = "metadata",
         cors_allowed_origins: list[str] | str | None = None,
         static_dir: Path = STATIC_DIR,
+        store: EphemeralStore | None = None,
     ) -> None:
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
@@ -210,9 +317,9 @@ class WebChatInput(InputChannel):
         self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
         self.static_dir = static_dir
         self.sio: AsyncServer | None = None
-        self.sessions = SessionRegistry()
-        self.guard = InboundGuard()
-        self.upload_quota = per_hour(get_settings().upload_quota_per_hour)
+        self.store = store if store is not None else ephemeral_store()
+        self.sessions = SessionRegistry(self.store)
+        self.guard = InboundGuard(self.store)
 
     def get_output_channel(self) -> OutputChannel | None:
         """The output channel for messages Rasa sends on its own (reminders, triggers)."""
@@ -223,7 +330,28 @@ class WebChatInput(InputChannel):
     @staticmethod
     def sender_for(session_id: str) -> str:
         """The sender id (and socket.io room) of a session."""
-        return pseudonymous_sender(CHANNEL, session_id)
+        return room_of(session_id)
+
+    def notifier(self) -> WebNotifier:
+        """A `WebNotifier` emitting through this process's socket.io server."""
+        sio = self.sio
+
+        async def emit(event: str, data: dict[str, Any], room: str) -> None:
+            if sio is None:
+                raise RuntimeError("the web chat server is not running")
+            await sio.emit(event, data, room=room, namespace=self.namespace)
+
+        return WebNotifier(self.store, emit if sio is not None else None, self.bot_message_evt)
+
+    async def _deliver_pending(self, sio: AsyncServer, session_id: str) -> None:
+        """Emit the notices that waited for this session (see `WebNotifier`)."""
+        room = self.sender_for(session_id)
+        for item in await self.store.drain(pending_key(room)):
+            try:
+                message = json.loads(item)
+            except ValueError:
+                continue
+            await sio.emit(self.bot_message_evt, message, room=room, namespace=self.namespace)
 
     def _choose_session_id(self, data: Any) -> str:
         """The session id to confirm: the client's when persistent and valid, else a new one."""
@@ -237,12 +365,14 @@ class WebChatInput(InputChannel):
         previous = self.sessions.session_of(sid)
         if previous is not None and previous != session_id:
             await sio.leave_room(sid, self.sender_for(previous), namespace=self.namespace)
-        self.sessions.bind(sid, session_id)
+        await self.sessions.bind(sid, session_id)
         await sio.enter_room(sid, self.sender_for(session_id), namespace=self.namespace)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The Sanic blueprint: socket.io handlers and the HTTP routes."""
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        redis_url = get_settings().redis_url
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
+                          client_manager=AsyncRedisManager(redis_url) if redis_url else None)
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
         files = static_files(self.static_dir)
@@ -261,13 +391,14 @@ class WebChatInput(InputChannel):
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str, *args: Any) -> None:
-            self.sessions.unbind(sid)
+            await self.sessions.unbind(sid)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
             session_id = self._choose_session_id(data)
             await self._bind(sio, sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            await self._deliver_pending(sio, session_id)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any = None) -> None:
@@ -279,16 +410,16 @@ class WebChatInput(InputChannel):
                 # (stock widgets with persistence send it with every message).
                 session_id = self._choose_session_id(data)
                 await self._bind(sio, sid, session_id)
+            else:
+                await self.sessions.touch(session_id)
+            await self._deliver_pending(sio, session_id)
             # The client's own metadata is never trusted: only what this connector
             # attests (and, for files, what the upload route checked) goes to Rasa.
             text = data.get("message")
             text = str(text) if isinstance(text, (str, int, float)) else ""
             sender = self.sender_for(session_id)
             output = WebChatOutput(sio, self.bot_message_evt)
-            verdict = self.guard.check(sender, text)
-            if not verdict.accept:
-                if verdict.reply:
-                    await output.send_text_message(sender, verdict.reply)
+            if not await self.guard.admit(sender, text, output):
                 return
             await on_new_message(UserMessage(
                 text, output, sender, input_channel=self.name(),
@@ -299,21 +430,19 @@ class WebChatInput(InputChannel):
         async def demo_page(request: Request) -> HTTPResponse:
             page = files.get("index.html")
             if page is None:
-                return _json_error(404, "Halaman tidak ditemukan.")
+                return _refusal(404, "web_page_not_found")
             headers = {**SAFE_HEADERS, "Content-Security-Policy": DEMO_PAGE_CSP,
                        "Cache-Control": "no-cache"}
             return response.raw(page.read_bytes(), content_type=CONTENT_TYPES[".html"],
                                  headers=headers)
 
-        @blueprint.route("/health", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        add_health_route(blueprint, "/health")
 
         @blueprint.route("/static/<name:str>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:
             path = files.get(name)
             if path is None:
-                return _json_error(404, "Berkas tidak ditemukan.")
+                return _refusal(404, "web_file_not_found")
             headers = {**SAFE_HEADERS, "Cache-Control": "public, max-age=300"}
             if path.suffix == ".html":
                 headers["Content-Security-Policy"] = DEMO_PAGE_CSP
@@ -326,17 +455,6 @@ class WebChatInput(InputChannel):
 
         return blueprint
 
-    async def _read_body(self, request: Request, limit: int) -> bytes | None:
-        """The request body, or None as soon as it grows past `limit` bytes."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream:  # type: ignore[union-attr]
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def _handle_upload(self, request: Request, sio: AsyncServer,
                              on_new_message: Callable[[UserMessage], Awaitable[Any]]
                              ) -> HTTPResponse:
@@ -345,15 +463,15 @@ class WebChatInput(InputChannel):
         body_limit = file_limit + MULTIPART_OVERHEAD_BYTES
         content_type = request.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data"):
-            return _json_error(400, MSG_BAD_REQUEST)
+            return _refusal(400, "web_bad_request")
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                return _json_error(400, MSG_BAD_REQUEST)
+                return _refusal(400, "web_bad_request")
             if int(declared) > body_limit:
                 logger.info("Web chat upload refused by Content-Length (%s bytes)", declared)
                 return _json_error(413, too_large(file_limit).message_id)
-        body = await self._read_body(request, body_limit)
+        body = await read_at_most(request.stream, body_limit)  # type: ignore[arg-type]
         if body is None:
             logger.info("Web chat upload refused: body above %d bytes", body_limit)
             return _json_error(413, too_large(file_limit).message_id)
@@ -362,18 +480,21 @@ class WebChatInput(InputChannel):
             form, uploaded = request.form, request.files
         except Exception:  # noqa: BLE001 - any malformed multipart body is a bad request
             logger.info("Web chat upload with a malformed multipart body")
-            return _json_error(400, MSG_BAD_REQUEST)
+            return _refusal(400, "web_bad_request")
         session_id = form.get("session_id") if form else None
         if not valid_session_id(session_id):
-            return _json_error(400, MSG_NO_SESSION)
-        if not self.sessions.is_connected(str(session_id)):
-            return _json_error(403, MSG_NO_SESSION)
-        if not self.upload_quota.take(str(session_id)):
+            return _refusal(400, "web_no_session")
+        if not await self.sessions.is_connected(str(session_id)):
+            return _refusal(403, "web_no_session")
+        await self.sessions.touch(str(session_id))
+        sender = self.sender_for(str(session_id))
+        quota = get_settings().upload_quota_per_hour
+        if not await self.store.take(f"uploads:{sender}", max(1, quota), max(1, quota) / 3600):
             logger.info("Web chat upload refused: the session's hourly quota is used up")
-            return _json_error(429, channel_message("upload_quota_reached"))
+            return _refusal(429, "upload_quota_reached")
         item = uploaded.get("file") if uploaded else None
         if item is None or not item.body:
-            return _json_error(400, MSG_NO_FILE)
+            return _refusal(400, "web_no_file")
         try:
             evidence = await asyncio.to_thread(save_evidence, item.body, item.type)
         except EvidenceRejected as rejected:
@@ -383,12 +504,11 @@ class WebChatInput(InputChannel):
             return _json_error(status, rejected.message_id)
         except OSError:
             logger.exception("Web chat upload could not be stored")
-            return _json_error(500, MSG_FAILED)
-        sender = self.sender_for(str(session_id))
-        if not self.guard.limiter.take(sender):
+            return _refusal(500, "web_upload_failed")
+        if not (await self.guard.check(sender, None)).accept:
             # The file is stored; a later message of the session can still use it
             # (the orphan sweep removes it when nobody does).
-            return _json_error(429, channel_message("too_many_messages"))
+            return _refusal(429, "too_many_messages")
         await on_new_message(UserMessage(
             EVIDENCE_PAYLOAD,
             WebChatOutput(sio, self.bot_message_evt),

@@ -8,56 +8,45 @@ Configuration comes from the environment (never from credentials.yml):
 - WHATSAPP_ACCESS_TOKEN: the (system user) access token used to send messages.
 - WHATSAPP_PHONE_NUMBER_ID: the business phone number id messages are sent from.
 - WHATSAPP_API_BASE_URL: optional, default `https://graph.facebook.com/v21.0`.
+- WHATSAPP_NOTIFY_TEMPLATE / WHATSAPP_NOTIFY_LANGUAGE: optional, the approved
+  template for notices sent outside the 24-hour window (`WhatsAppNotifier`).
 
-When one of the first four is missing the channel logs one line and registers
-no webhook route, so Rasa still starts. Webhook: `/webhooks/whatsapp/webhook`.
-Every POST is acknowledged at once; its messages are handled in a background
-task (deduplicated by message id, media downloaded and stored as evidence).
+All are read through `bot.settings`. When one of the first four is missing the
+channel logs one line and registers no webhook route, so Rasa still starts.
+Webhook: `/webhooks/whatsapp/webhook`. The life cycle (acknowledging at once,
+background handling, deduplication by message id, rate limit, evidence
+storage) is `channels.webhook.WebhookChannel`'s; this module verifies the
+signature, reads the Cloud API's webhook body and downloads media.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.evidence import (
-    EvidenceFile,
-    EvidenceRejected,
-    max_evidence_bytes,
-    save_evidence,
-    too_large,
-)
-from channels.common import (
-    EVIDENCE_PAYLOAD,
-    LOCATION_PAYLOAD,
-    UNSUPPORTED_PAYLOAD,
-    env_values,
-    log_skipped,
-    message_metadata,
-    pseudonymous_sender,
-)
-from channels.dedup import Deduplicator, make_deduplicator
+from bot.ephemeral import EphemeralStore
+from bot.evidence import too_large
+from bot.settings import Settings
+from channels.common import missing_settings
 from channels.inbound import InboundGuard
 from channels.rendering import ChoiceMemory
+from channels.webhook import Incoming, Kind, MediaUnavailable, WebhookChannel
 from channels.whatsapp_api import (
     DEFAULT_API_BASE_URL,
     GraphApiClient,
     GraphApiError,
     MediaTooLarge,
     WhatsAppOutput,
+    mark_window_open,
 )
 
 logger = logging.getLogger(__name__)
@@ -69,19 +58,10 @@ REQUIRED_ENV = (
     "WHATSAPP_ACCESS_TOKEN",
     "WHATSAPP_PHONE_NUMBER_ID",
 )
-BASE_URL_ENV = "WHATSAPP_API_BASE_URL"
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 _WA_ID = re.compile(r"^\+?[0-9]{5,20}$")
-
-UNSUPPORTED_TYPES = frozenset(
-    {"audio", "sticker", "video", "contacts", "reaction", "unknown", "unsupported", "order"}
-)
-
-MEDIA_FAILED_TEXT = (
-    "Maaf, berkas Anda belum berhasil kami terima. Silakan kirim ulang sebentar lagi, ya."
-)
 
 
 @dataclass
@@ -97,19 +77,32 @@ class WhatsAppConfig:
     def __repr__(self) -> str:
         return f"WhatsAppConfig(phone_number_id=***, api_base_url={self.api_base_url!r})"
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> tuple[WhatsAppConfig | None, list[str]]:
+        """The configuration, or None and the names of the missing variables."""
+        missing = missing_settings({
+            "WHATSAPP_VERIFY_TOKEN": settings.whatsapp_verify_token,
+            "WHATSAPP_APP_SECRET": settings.whatsapp_app_secret,
+            "WHATSAPP_ACCESS_TOKEN": settings.whatsapp_access_token,
+            "WHATSAPP_PHONE_NUMBER_ID": settings.whatsapp_phone_number_id,
+        })
+        if missing:
+            return None, missing
+        return cls(
+            verify_token=settings.whatsapp_verify_token or "",
+            app_secret=settings.whatsapp_app_secret or "",
+            access_token=settings.whatsapp_access_token or "",
+            phone_number_id=settings.whatsapp_phone_number_id or "",
+            api_base_url=(settings.whatsapp_api_base_url or DEFAULT_API_BASE_URL).rstrip("/"),
+        ), []
 
-@dataclass
-class IncomingMessage:
-    """One WhatsApp message, parsed from a webhook, before it goes to Rasa."""
 
-    message_id: str
-    wa_id: str
-    kind: str
-    text: str | None = None
-    media_id: str | None = None
-    mime_type: str | None = None
-    location: tuple[float, float] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Media:
+    """A media file a webhook announces: fetched with its id."""
+
+    media_id: str
+    mime_type: str | None
 
 
 def signature_status(app_secret: str, body: bytes, header: str | None) -> int | None:
@@ -148,53 +141,51 @@ def _coordinate(value: Any, bound: float) -> float | None:
     return number if math.isfinite(number) and -bound <= number <= bound else None
 
 
-def parse_message(raw: dict[str, Any]) -> IncomingMessage | None:
-    """Parse one `value.messages[]` item; None when it lacks an id or a sender."""
+def _text(value: Any) -> str | None:
+    # Not cut here: an over-long text is refused politely (channels.inbound).
+    text = _str(value)
+    return text.strip() if text is not None else None
+
+
+def parse_message(raw: dict[str, Any]) -> Incoming | None:
+    """One `value.messages[]` item; None when it lacks an id or a sender, or is empty text."""
     message_id, wa_id = _str(raw.get("id")), _str(raw.get("from"))
     if message_id is None or wa_id is None or not _WA_ID.match(wa_id):
         return None
     kind = raw.get("type") if isinstance(raw.get("type"), str) else "unknown"
     content = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
-    message = IncomingMessage(message_id=message_id[:256], wa_id=wa_id, kind=kind)
+    message = Incoming(key=message_id[:256], kind=Kind.UNSUPPORTED, user_id=wa_id, contact=wa_id)
     if kind == "text":
-        message.text = _str(content.get("body"))
+        message.kind, message.text = Kind.TEXT, _text(content.get("body"))
     elif kind == "interactive":
         reply_type = content.get("type")
-        if reply_type in ("button_reply", "list_reply") and isinstance(content.get(reply_type),
-                                                                        dict):
-            message.text = _str(content[reply_type].get("id"))
-            message.kind = reply_type
-        else:
-            message.kind = "unsupported"
+        reply = content.get(reply_type) if reply_type in ("button_reply", "list_reply") else None
+        if isinstance(reply, dict):
+            message.kind, message.text = Kind.CHOICE, _text(reply.get("id"))
     elif kind == "button":
-        message.text = _str(content.get("payload")) or _str(content.get("text"))
+        message.kind = Kind.CHOICE
+        message.text = _text(content.get("payload")) or _text(content.get("text"))
     elif kind in ("image", "document"):
-        message.media_id = _str(content.get("id"))
-        message.mime_type = _str(content.get("mime_type"))
-        message.text = _str(content.get("caption"))
-        if message.media_id is None:
-            message.kind = "unsupported"
+        media_id = _str(content.get("id"))
+        if media_id is not None:
+            message.kind, message.text = Kind.FILE, _text(content.get("caption"))
+            message.media = Media(media_id, _str(content.get("mime_type")))
     elif kind == "location":
         latitude = _coordinate(content.get("latitude"), 90.0)
         longitude = _coordinate(content.get("longitude"), 180.0)
-        if latitude is None or longitude is None:
-            message.kind = "unsupported"
-        else:
-            message.location = (latitude, longitude)
-    else:
-        message.kind = "unsupported"
-    if message.text is not None:
-        # Not cut here: an over-long text is refused politely (channels.inbound).
-        message.text = message.text.strip()
+        if latitude is not None and longitude is not None:
+            message.kind, message.location = Kind.LOCATION, (latitude, longitude)
+    if message.kind in (Kind.TEXT, Kind.CHOICE) and not message.text:
+        return None
     return message
 
 
-def parse_webhook(payload: Any) -> list[IncomingMessage]:
+def parse_webhook(payload: Any) -> list[Incoming]:
     """Every message in a webhook body (`entry[].changes[].value.messages[]`).
 
     Status callbacks (`value.statuses`) and anything malformed are ignored.
     """
-    messages: list[IncomingMessage] = []
+    messages: list[Incoming] = []
     if not isinstance(payload, dict):
         return messages
     for entry in _dicts(payload.get("entry")):
@@ -209,206 +200,92 @@ def parse_webhook(payload: Any) -> list[IncomingMessage]:
     return messages
 
 
-class WhatsAppInput(InputChannel):
+class WhatsAppInput(WebhookChannel):
     """Receives WhatsApp Cloud API webhooks and answers through the Graph API."""
 
-    @classmethod
-    def name(cls) -> str:
-        """The channel name, also the webhook prefix (/webhooks/whatsapp/)."""
-        return CHANNEL_NAME
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppInput:
-        """Build the channel from the environment; disabled (no route) when incomplete."""
-        values, missing = env_values(REQUIRED_ENV)
-        if missing:
-            log_skipped(CHANNEL_NAME, missing, len(REQUIRED_ENV))
-            return cls(None)
-        base_values, _ = env_values([BASE_URL_ENV])
-        config = WhatsAppConfig(
-            verify_token=values["WHATSAPP_VERIFY_TOKEN"],
-            app_secret=values["WHATSAPP_APP_SECRET"],
-            access_token=values["WHATSAPP_ACCESS_TOKEN"],
-            phone_number_id=values["WHATSAPP_PHONE_NUMBER_ID"],
-            api_base_url=base_values.get(BASE_URL_ENV, DEFAULT_API_BASE_URL).rstrip("/"),
-        )
-        return cls(config)
+    channel_name = CHANNEL_NAME
+    config_class = WhatsAppConfig
+    required_variables = len(REQUIRED_ENV)
 
     def __init__(
         self,
         config: WhatsAppConfig | None,
         client: GraphApiClient | None = None,
-        deduplicator: Deduplicator | None = None,
-        memory: ChoiceMemory | None = None,
+        store: EphemeralStore | None = None,
         guard: InboundGuard | None = None,
     ) -> None:
-        self.config = config
-        self.guard = guard or InboundGuard()
+        super().__init__(config, store, guard)
+        self.config: WhatsAppConfig | None
         self.client = client
         if self.client is None and config is not None:
             self.client = GraphApiClient(config.access_token, config.phone_number_id,
                                          config.api_base_url)
-        self._deduplicator = deduplicator
-        self.memory = memory if memory is not None else ChoiceMemory()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.memory = ChoiceMemory(self.store)
 
-    @property
-    def enabled(self) -> bool:
-        """True when the channel is configured and serves its webhook."""
-        return self.config is not None
+    # -- the platform -------------------------------------------------------------------
 
-    def get_output_channel(self) -> OutputChannel | None:
-        """None: Rasa's sender keys are pseudonymous, so there is no address to send to."""
-        return None
+    def verify(self, request: Request) -> HTTPResponse | None:
+        """The body must be signed with the app secret (X-Hub-Signature-256)."""
+        assert self.config is not None
+        status = signature_status(self.config.app_secret, request.body or b"",
+                                  request.headers.get(SIGNATURE_HEADER))
+        if status is None:
+            return None
+        logger.warning("WhatsApp webhook with a %s signature refused",
+                       "missing or malformed" if status == 401 else "wrong")
+        error = "missing signature" if status == 401 else "invalid signature"
+        return response.json({"error": error}, status=status)
 
-    async def wait_idle(self) -> None:
-        """Wait until every background webhook task has finished (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    def parse(self, payload: Any) -> list[Incoming]:
+        """The webhook's messages (status callbacks and malformed items left out)."""
+        return parse_webhook(payload)
 
-    def _deduplicator_instance(self) -> Deduplicator:
-        if self._deduplicator is None:
-            self._deduplicator = make_deduplicator()
-        return self._deduplicator
+    def output_for(self, incoming: Incoming) -> WhatsAppOutput:
+        """Answers go to the sender's WhatsApp id through the Graph API."""
+        assert self.client is not None
+        return WhatsAppOutput(self.client, str(incoming.contact), self.memory)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
-        """The webhook routes (none when the channel is not configured)."""
-        webhook = Blueprint(f"whatsapp_webhook_{id(self)}", __name__)
-        if self.config is None:
-            return webhook
-        config = self.config
+    async def fetch_media(self, incoming: Incoming, limit: int) -> tuple[bytes, str | None]:
+        """Download a media file (size-capped before and during the download)."""
+        assert self.client is not None
+        announced: Media = incoming.media
+        try:
+            media = await self.client.download_media(announced.media_id, limit)
+        except MediaTooLarge:
+            raise too_large(limit) from None
+        except GraphApiError as exc:
+            raise MediaUnavailable(str(exc)) from None
+        return media.data, media.mime_type or announced.mime_type
 
-        @webhook.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    async def acknowledge(self, incoming: Incoming, sender: str) -> None:
+        """Every message opens WhatsApp's 24-hour window for free-form answers."""
+        await mark_window_open(self.store, sender)
 
-        @webhook.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
+    async def rasa_text(self, incoming: Incoming, sender: str) -> str | None:
+        """A numbered reply ("2") stands for the payload offered under that number."""
+        text = incoming.text or ""
+        if incoming.kind == Kind.TEXT:
+            return await self.memory.resolve(sender, text) or text
+        return text
+
+    def add_routes(self, blueprint: Blueprint) -> None:
+        """Meta's verification handshake: `GET /webhook?hub.mode=subscribe&...`."""
+        assert self.config is not None
+        verify_token = self.config.verify_token.encode("utf-8")
+
+        @blueprint.route("/webhook", methods=["GET"])
+        async def handshake(request: Request) -> HTTPResponse:
             mode = request.args.get("hub.mode", "")
             token = request.args.get("hub.verify_token", "")
             challenge = request.args.get("hub.challenge", "")
-            token_ok = hmac.compare_digest(token.encode("utf-8"),
-                                           config.verify_token.encode("utf-8"))
+            token_ok = hmac.compare_digest(token.encode("utf-8"), verify_token)
             if mode == "subscribe" and token_ok and challenge:
                 logger.info("WhatsApp webhook verified")
                 return response.text(challenge[:256], content_type="text/plain")
             logger.warning("WhatsApp webhook verification refused")
             return response.json({"error": "verification failed"}, status=403)
 
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            body = request.body or b""
-            status = signature_status(config.app_secret, body,
-                                      request.headers.get(SIGNATURE_HEADER))
-            if status is not None:
-                logger.warning("WhatsApp webhook with a %s signature refused",
-                               "missing or malformed" if status == 401 else "wrong")
-                error = "missing signature" if status == 401 else "invalid signature"
-                return response.json({"error": error}, status=status)
-            try:
-                payload = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                return response.json({"error": "malformed JSON"}, status=400)
-            messages = parse_webhook(payload)
-            if messages:
-                self._start(self._handle_all(messages, on_new_message))
-            return response.json({"status": "ok"})
-
-        @webhook.listener("after_server_stop")
-        async def close_client(app: Any, loop: Any) -> None:
-            if self.client is not None:
-                await self.client.close()
-
-        return webhook
-
-    def _start(self, work: Awaitable[None]) -> None:
-        """Run `work` in the background, keeping a reference and logging failures."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            logger.error("WhatsApp message handling failed: %s", type(exc).__name__,
-                         exc_info=exc)
-
-    async def _handle_all(
-        self, messages: list[IncomingMessage],
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> None:
-        """Handle a webhook's messages in order; one failure does not stop the others."""
-        for message in messages:
-            try:
-                await self.handle_message(message, on_new_message)
-            except Exception as exc:  # noqa: BLE001 - logged, next message still handled
-                logger.error("WhatsApp message (%s) failed: %s", message.kind,
-                             type(exc).__name__, exc_info=exc)
-
-    async def handle_message(
-        self, message: IncomingMessage,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> None:
-        """Deduplicate, resolve choices and media, then hand one message to Rasa."""
-        if not await self._deduplicator_instance().first_time(f"whatsapp:{message.message_id}"):
-            logger.info("Duplicate WhatsApp message ignored")
-            return
-        if self.client is None:
-            raise RuntimeError("WhatsApp channel is not configured")
-        sender = pseudonymous_sender(CHANNEL_NAME, message.wa_id)
-        output = WhatsAppOutput(self.client, message.wa_id, self.memory)
-        verdict = self.guard.check(sender, message.text)
-        if not verdict.accept:
-            if verdict.reply:
-                await output.send_text_message(sender, verdict.reply)
-            return
-        evidence: list[EvidenceFile] = []
-        text: str | None
-        if message.kind == "text":
-            if not message.text:
-                return
-            text = self.memory.resolve(sender, message.text) or message.text
-        elif message.kind in ("button_reply", "list_reply", "button"):
-            if not message.text:
-                return
-            text = message.text
-        elif message.kind in ("image", "document"):
-            stored = await self._fetch_evidence(message, output, sender)
-            if stored is None:
-                return
-            evidence.append(stored)
-            text = message.text or EVIDENCE_PAYLOAD
-        elif message.kind == "location":
-            text = LOCATION_PAYLOAD
-        else:
-            text = UNSUPPORTED_PAYLOAD
-        metadata = message_metadata(CHANNEL_NAME, sender, raw_contact=message.wa_id,
-                                    evidence=evidence, location=message.location)
-        logger.debug("WhatsApp %s message", message.kind)
-        await on_new_message(UserMessage(text, output, sender, input_channel=CHANNEL_NAME,
-                                         metadata=metadata))
-
-    async def _fetch_evidence(self, message: IncomingMessage, output: WhatsAppOutput,
-                              sender: str) -> EvidenceFile | None:
-        """Download and store a file; on failure tell the citizen why and return None."""
-        assert self.client is not None and message.media_id is not None
-        limit = max_evidence_bytes()
-        try:
-            media = await self.client.download_media(message.media_id, limit)
-            return await asyncio.get_running_loop().run_in_executor(
-                None, save_evidence, media.data, media.mime_type or message.mime_type
-            )
-        except MediaTooLarge:
-            logger.info("WhatsApp %s over the size limit", message.kind)
-            reply = too_large(limit).message_id
-        except EvidenceRejected as exc:
-            logger.info("WhatsApp %s rejected: %s", message.kind, exc.reason)
-            reply = exc.message_id
-        except GraphApiError as exc:
-            logger.warning("WhatsApp media could not be fetched: %s", exc)
-            reply = MEDIA_FAILED_TEXT
-        await output.send_text_message(sender, reply)
-        return None
+    async def close_platform(self) -> None:
+        """Close the Graph API client."""
+        if self.client is not None:
+            await self.client.close()

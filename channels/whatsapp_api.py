@@ -10,6 +10,12 @@ characters, up to 3 buttons as reply buttons, 4-10 buttons as a list, more as a
 numbered text whose payloads are remembered in a `ChoiceMemory`. It is created
 per incoming message with the citizen's WhatsApp id; Rasa only ever sees the
 pseudonymous sender key, which is used as the `ChoiceMemory` key.
+
+`WhatsAppNotifier` writes to a person outside a conversation (a reviewer's
+notice): free text while WhatsApp's 24-hour customer-service window is open
+(the connector marks it, `wa-window:<sender>` in the ephemeral store, at every
+incoming message), otherwise the approved template WHATSAPP_NOTIFY_TEMPLATE
+with the text as its one body parameter.
 """
 
 from __future__ import annotations
@@ -22,7 +28,11 @@ from typing import Any
 import aiohttp
 from rasa.core.channels.channel import OutputChannel
 
-from bot.privacy import redact
+from bot.channel_messages import channel_message
+from bot.ephemeral import EphemeralStore
+from bot.privacy import redact, sender_key
+from channels.common import read_at_most
+from channels.outbound import Delivery
 from channels.rendering import ChoiceMemory, button_payload, numbered_choices, split_text, truncate
 
 logger = logging.getLogger(__name__)
@@ -40,9 +50,9 @@ LIST_ROW_DESCRIPTION_LIMIT = 72
 LIST_ROW_ID_LIMIT = 200
 LIST_BUTTON_LIMIT = 20
 CAPTION_LIMIT = 1024
-
-LIST_BUTTON_LABEL = "Pilih"
-DEFAULT_CHOICE_BODY = "Silakan pilih:"
+TEMPLATE_PARAMETER_LIMIT = 1024
+#: WhatsApp's window is 24 hours after the person's last message; a margin stays safe.
+WINDOW_SECONDS = 24 * 3600.0 - 600.0
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 30.0
@@ -225,14 +235,11 @@ class GraphApiClient:
                                             response.status)
                     if response.content_length is not None and response.content_length > max_bytes:
                         raise MediaTooLarge(f"media is {response.content_length} bytes")
-                    chunks: list[bytes] = []
-                    received = 0
-                    async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES):
-                        received += len(chunk)
-                        if received > max_bytes:
-                            raise MediaTooLarge(f"media exceeded {max_bytes} bytes")
-                        chunks.append(chunk)
-                    return DownloadedMedia(b"".join(chunks), mime_type)
+                    data = await read_at_most(
+                        response.content.iter_chunked(DOWNLOAD_CHUNK_BYTES), max_bytes)
+                    if data is None:
+                        raise MediaTooLarge(f"media exceeded {max_bytes} bytes")
+                    return DownloadedMedia(data, mime_type)
             except aiohttp.ClientError as exc:
                 raise GraphApiError(f"media download failed: {type(exc).__name__}") from None
             except asyncio.TimeoutError:
@@ -270,7 +277,7 @@ class WhatsAppOutput(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send text, split into parts of at most 4096 characters."""
         for part in split_text(text or "", TEXT_LIMIT):
-            await self._send({"type": "text", "text": {"preview_url": False, "body": part}})
+            await self._send(text_message(part))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -286,7 +293,7 @@ class WhatsAppOutput(OutputChannel):
             short_titles = [truncate(t, REPLY_BUTTON_TITLE_LIMIT) for t in titles]
             if _usable_ids(payloads, REPLY_BUTTON_ID_LIMIT) and _unique(short_titles):
                 body = await self._body_after_leading_parts(recipient_id, text)
-                self._memory.forget(recipient_id)
+                await self._memory.forget(recipient_id)
                 await self._send({"type": "interactive", "interactive": {
                     "type": "button",
                     "body": {"text": body},
@@ -305,23 +312,23 @@ class WhatsAppOutput(OutputChannel):
                 if row["title"] != " ".join(title.split()):
                     row["description"] = truncate(title, LIST_ROW_DESCRIPTION_LIMIT)
                 rows.append(row)
-            self._memory.forget(recipient_id)
+            await self._memory.forget(recipient_id)
             await self._send({"type": "interactive", "interactive": {
                 "type": "list",
                 "body": {"text": body},
-                "action": {"button": truncate(LIST_BUTTON_LABEL, LIST_BUTTON_LIMIT),
+                "action": {"button": truncate(channel_message("list_button"), LIST_BUTTON_LIMIT),
                            "sections": [{"rows": rows}]},
             }})
             return
-        self._memory.remember(recipient_id, payloads)
+        await self._memory.remember(recipient_id, payloads)
         await self.send_text_message(recipient_id, numbered_choices(text or "", buttons))
 
     async def _body_after_leading_parts(self, recipient_id: str, text: str) -> str:
         """Send all but the last 1024-character part as text; the last part is the body."""
         parts = split_text(text or "", INTERACTIVE_BODY_LIMIT)
         for part in parts[:-1]:
-            await self._send({"type": "text", "text": {"preview_url": False, "body": part}})
-        return parts[-1] if parts else DEFAULT_CHOICE_BODY
+            await self._send(text_message(part))
+        return parts[-1] if parts else channel_message("choose_prompt")
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         """Send an image by its public URL."""
@@ -343,6 +350,70 @@ class WhatsAppOutput(OutputChannel):
             await self._send(message)
         else:
             logger.debug("Custom payload without a 'whatsapp' message ignored")
+
+
+def text_message(body: str) -> dict[str, Any]:
+    """A Cloud API text message object."""
+    return {"type": "text", "text": {"preview_url": False, "body": body}}
+
+
+def template_message(name: str, language: str, text: str) -> dict[str, Any]:
+    """A template message carrying `text` as its one body parameter.
+
+    Template parameters may hold no line breaks or tabs (nor runs of spaces),
+    so the text is folded onto one line and cut to the parameter limit.
+    """
+    parameter = truncate(text, TEMPLATE_PARAMETER_LIMIT)
+    return {"type": "template", "template": {
+        "name": name, "language": {"code": language},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": parameter}]}],
+    }}
+
+
+def window_key(sender: str) -> str:
+    """The ephemeral-store key marking an open 24-hour window for a pseudonymous sender."""
+    return f"wa-window:{sender}"
+
+
+async def mark_window_open(store: EphemeralStore, sender: str) -> None:
+    """Note that `sender` just wrote: free-form messages are allowed for a day."""
+    await store.put(window_key(sender), "1", WINDOW_SECONDS)
+
+
+class WhatsAppNotifier:
+    """Sends a notice to a WhatsApp number outside a conversation (`OutboundSender`)."""
+
+    channel = "whatsapp"
+
+    def __init__(self, client: GraphApiClient, store: EphemeralStore,
+                 template: str | None, language: str = "id") -> None:
+        self._client = client
+        self._store = store
+        self._template = template
+        self._language = language
+
+    async def send_text(self, recipient: str, text: str) -> Delivery:
+        """Free text inside the 24-hour window, else the notice template."""
+        window_open = await self._store.get(window_key(sender_key(self.channel, recipient)))
+        try:
+            if window_open is not None:
+                for part in split_text(text, TEXT_LIMIT):
+                    await self._client.send(recipient, text_message(part))
+            elif self._template:
+                await self._client.send(recipient, template_message(self._template,
+                                                                    self._language, text))
+            else:
+                logger.warning("WhatsApp notice not sent: outside the 24-hour window and "
+                               "WHATSAPP_NOTIFY_TEMPLATE is not set")
+                return Delivery.FAILED
+        except GraphApiError as exc:
+            logger.warning("WhatsApp notice to %s failed: %s", redact(recipient), exc)
+            return Delivery.FAILED
+        return Delivery.SENT
+
+    async def close(self) -> None:
+        """Close the Graph API client."""
+        await self._client.close()
 
 
 def _usable_ids(payloads: list[str], limit: int) -> bool:

@@ -1,4 +1,8 @@
-"""The helpers every connector shares: rendering, numbered choices, dedup, metadata."""
+"""The helpers every connector shares: rendering, numbered choices, settings, metadata.
+
+The ephemeral store itself (dedup, buckets, lists; memory and Redis) is tested
+in tests/channels/test_ephemeral.py.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +10,43 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.evidence import EvidenceFile
+from bot.ephemeral import MemoryStore
+from bot.evidence import EvidenceFile, max_evidence_bytes
 from bot.privacy import decrypt_contact, is_sender_key, verify_attestation
-from channels.common import env_values, message_metadata, pseudonymous_sender
-from channels.dedup import MemoryDeduplicator, RedisDeduplicator, make_deduplicator
+from bot.settings import get_settings
+from channels.common import message_metadata, missing_settings, pseudonymous_sender
 from channels.rendering import ChoiceMemory, numbered_choices, split_text, truncate
-from tests.channels.redis_server import running_redis
+from channels.telegram import TelegramConfig
+from channels.whatsapp import WhatsAppConfig
 
 BUTTONS = [{"title": "Lapor pelanggaran", "payload": "/report_violation"},
            {"title": "Tanya aturan", "payload": "/ask_rules"}]
 
 
-def test_numbered_choices_and_memory_round_trip() -> None:
+async def test_numbered_choices_and_memory_round_trip() -> None:
     text = numbered_choices("Silakan pilih:", BUTTONS)
     assert text.splitlines()[:4] == ["Silakan pilih:", "", "1. Lapor pelanggaran",
                                      "2. Tanya aturan"]
     assert "angka" in text
-    memory = ChoiceMemory()
-    memory.remember("psn_x", [b["payload"] for b in BUTTONS])
-    assert memory.resolve("psn_x", " 2 ") == "/ask_rules"
-    assert memory.resolve("psn_x", "1.") == "/report_violation"
-    assert memory.resolve("psn_x", "3") is None
-    assert memory.resolve("psn_x", "2 orang") is None
-    assert memory.resolve("psn_other", "1") is None
-    memory.forget("psn_x")
-    assert memory.resolve("psn_x", "1") is None
+    memory = ChoiceMemory(MemoryStore())
+    await memory.remember("psn_x", [b["payload"] for b in BUTTONS])
+    assert await memory.resolve("psn_x", " 2 ") == "/ask_rules"
+    assert await memory.resolve("psn_x", "1.") == "/report_violation"
+    assert await memory.resolve("psn_x", "3") is None
+    assert await memory.resolve("psn_x", "2 orang") is None
+    assert await memory.resolve("psn_other", "1") is None
+    await memory.forget("psn_x")
+    assert await memory.resolve("psn_x", "1") is None
 
 
-def test_choice_memory_expires_and_is_bounded() -> None:
-    expired = ChoiceMemory(ttl_seconds=-1)
-    expired.remember("a", ["/x"])
-    assert expired.resolve("a", "1") is None
-    bounded = ChoiceMemory(max_senders=2)
+async def test_choice_memory_expires_and_is_bounded() -> None:
+    expired = ChoiceMemory(MemoryStore(), ttl_seconds=-1)
+    await expired.remember("a", ["/x"])
+    assert await expired.resolve("a", "1") is None
+    bounded = ChoiceMemory(MemoryStore(max_keys=2))
     for sender in ("a", "b", "c"):
-        bounded.remember(sender, ["/x"])
-    assert bounded.resolve("a", "1") is None and bounded.resolve("c", "1") == "/x"
+        await bounded.remember(sender, ["/x"])
+    assert await bounded.resolve("a", "1") is None and await bounded.resolve("c", "1") == "/x"
 
 
 @given(st.text(min_size=1, max_size=3000), st.integers(min_value=5, max_value=500))
@@ -71,39 +77,35 @@ def test_metadata_never_carries_a_clear_contact() -> None:
     assert is_sender_key(key) and key != pseudonymous_sender("telegram", "6281234567890")
 
 
-def test_env_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("X_SET", "v")
-    monkeypatch.setenv("X_BLANK", "  ")
-    monkeypatch.delenv("X_UNSET", raising=False)
-    assert env_values(["X_SET", "X_BLANK", "X_UNSET"]) == ({"X_SET": "v"},
-                                                           ["X_BLANK", "X_UNSET"])
+def test_missing_settings() -> None:
+    assert missing_settings({"X_SET": "v", "X_BLANK": "", "X_UNSET": None}) == [
+        "X_BLANK", "X_UNSET"]
 
 
-async def test_memory_deduplicator() -> None:
-    dedup = MemoryDeduplicator(max_keys=2)
-    assert await dedup.first_time("wamid.1")
-    assert not await dedup.first_time("wamid.1")
-    assert await dedup.first_time("wamid.2") and await dedup.first_time("wamid.3")
-    assert await dedup.first_time("wamid.1")  # evicted by the bound
+def test_channel_configuration_comes_through_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN"):
+        monkeypatch.setenv(name, f"  value-{name} ")
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "  ")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", "s3cret")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert WhatsAppConfig.from_settings(settings) == (None, ["WHATSAPP_PHONE_NUMBER_ID"])
+    telegram, missing = TelegramConfig.from_settings(settings)
+    assert telegram is not None and not missing
+    assert telegram.api_base_url == "http://127.0.0.1:9" and telegram.bot_id == "123456789"
+    # Secrets never show in the settings' repr.
+    assert "value-WHATSAPP_APP_SECRET" not in repr(settings) and "s3cret" not in repr(settings)
 
 
-async def test_redis_deduplicator_is_shared_between_instances(
-    monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with running_redis() as url:
-        monkeypatch.setenv("REDIS_URL", url)
-        first, second = make_deduplicator(), make_deduplicator()
-        assert isinstance(first, RedisDeduplicator)
-        assert await first.first_time("update-42")
-        assert not await second.first_time("update-42")
-        assert await second.first_time("update-43")
-        await first.close()
-        await second.close()
-
-
-async def test_redis_deduplicator_degrades_to_processing_when_redis_is_down() -> None:
-    with running_redis() as url:
-        pass  # stopped: nothing listens on that port any more
-    dedup = RedisDeduplicator(url)
-    assert await dedup.first_time("k") and await dedup.first_time("k")
-    await dedup.close()
+@pytest.mark.parametrize("raw", ["lots", "0", "-5"])
+def test_a_bad_evidence_limit_names_the_variable(monkeypatch: pytest.MonkeyPatch,
+                                                 raw: str) -> None:
+    monkeypatch.setenv("EVIDENCE_MAX_BYTES", raw)
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="EVIDENCE_MAX_BYTES"):
+        max_evidence_bytes()
+    monkeypatch.setenv("EVIDENCE_MAX_BYTES", "2048")
+    get_settings.cache_clear()
+    assert max_evidence_bytes() == 2048

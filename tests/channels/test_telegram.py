@@ -26,9 +26,12 @@ from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 from sanic import response as sanic_response
 
+from bot.channel_messages import channel_message
+from bot.ephemeral import MemoryStore
 from bot.privacy import decrypt_contact, is_sender_key
+from bot.settings import get_settings
 from channels.common import EVIDENCE_PAYLOAD, LOCATION_PAYLOAD, UNSUPPORTED_PAYLOAD
-from channels.telegram import EXPIRED_CHOICE, GROUP_NOTICE, TelegramInput
+from channels.telegram import TelegramInput
 from channels.telegram_output import TOKEN_PREFIX, CallbackPayloads, TelegramOutput
 from tests.fakes.telegram_api import FakeTelegramApi, Updates
 from tests.integration.servers import free_port
@@ -38,6 +41,8 @@ SECRET = "s3cr3t-Token_value"
 USER_ID = 512345678
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00JFIF" + bytes(200)
 PDF = b"%PDF-1.7\n" + bytes(100)
+EXPIRED_CHOICE = channel_message("expired_choice")
+GROUP_NOTICE = channel_message("group_notice")
 MENU = [{"title": "Lapor pelanggaran", "payload": "/report_violation"},
         {"title": "Tanya aturan", "payload": "/ask_rules"},
         {"title": "Cek status laporan", "payload": "/check_status"}]
@@ -326,6 +331,7 @@ async def test_document_larger_than_declared_is_cut_off(served: Served) -> None:
 async def test_document_over_telegram_download_limit_is_refused(
         served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVIDENCE_MAX_BYTES", str(50 * 1024 * 1024))
+    get_settings.cache_clear()
     file_id = served.fake.add_file(PDF, declared_size=30 * 1024 * 1024, suffix="pdf")
     await served.post(served.updates.document(file_id, "x.pdf", "application/pdf", 0))
     assert served.rasa.messages == []
@@ -488,17 +494,17 @@ async def test_bad_request_is_not_retried(fake: FakeTelegramApi, output: Telegra
     assert fake.attempts("sendMessage") == [400]
 
 
-def test_callback_payloads_map() -> None:
-    payloads = CallbackPayloads(max_items=2)
-    assert payloads.encode("/ask_rules") == "/ask_rules"
-    assert payloads.encode("~t:looks-like-a-token").startswith(TOKEN_PREFIX)
+async def test_callback_payloads_map() -> None:
+    payloads = CallbackPayloads(MemoryStore(max_keys=2))
+    assert await payloads.encode("/ask_rules") == "/ask_rules"
+    assert (await payloads.encode("~t:looks-like-a-token")).startswith(TOKEN_PREFIX)
     long = "/inform" + "x" * 80
-    token = payloads.encode(long)
-    assert payloads.encode(long) == token and payloads.decode(token) == long
-    payloads.encode("/a" + "y" * 80)
-    payloads.encode("/b" + "z" * 80)
-    assert payloads.decode(token) is None
-    assert payloads.encode("ä" * 33) != "ä" * 33  # 66 bytes in UTF-8
+    token = await payloads.encode(long)
+    assert await payloads.encode(long) == token and await payloads.decode(token) == long
+    await payloads.encode("/a" + "y" * 80)
+    await payloads.encode("/b" + "z" * 80)
+    assert await payloads.decode(token) is None
+    assert await payloads.encode("ä" * 33) != "ä" * 33  # 66 bytes in UTF-8
 
 
 # -- start-up -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import aiohttp
 import pytest
 import socketio
 
+from bot.ephemeral import MemoryStore
 from channels.webchat import SessionRegistry, static_files, valid_session_id
 from tests.integration.servers import Assistant, fake_web, running_assistant
 
@@ -64,19 +65,32 @@ def test_session_ids_must_be_random_looking_tokens() -> None:
     assert not valid_session_id(12345678901234567890)
 
 
-def test_session_registry_tracks_connected_sockets() -> None:
-    registry = SessionRegistry()
-    registry.bind("sid-1", "session-a")
-    registry.bind("sid-2", "session-a")
-    assert registry.is_connected("session-a")
-    registry.unbind("sid-1")
-    assert registry.is_connected("session-a")
-    registry.bind("sid-2", "session-b")  # a socket changing session leaves the old one
-    assert not registry.is_connected("session-a")
+async def test_session_registry_tracks_connected_sockets() -> None:
+    registry = SessionRegistry(MemoryStore())
+    await registry.bind("sid-1", "session-a")
+    await registry.bind("sid-2", "session-a")
+    assert await registry.is_connected("session-a")
+    await registry.unbind("sid-1")
+    assert await registry.is_connected("session-a")
+    await registry.bind("sid-2", "session-b")  # a socket changing session leaves the old one
+    assert not await registry.is_connected("session-a")
     assert registry.session_of("sid-2") == "session-b"
-    registry.unbind("sid-2")
-    assert not registry.is_connected("session-b")
-    registry.unbind("never-seen")
+    await registry.unbind("sid-2")
+    assert not await registry.is_connected("session-b")
+    await registry.unbind("never-seen")
+
+
+async def test_session_presence_is_seen_by_another_process() -> None:
+    store = MemoryStore()  # stands for the Redis both processes share
+    here, there = SessionRegistry(store), SessionRegistry(store)
+    await here.bind("sid-1", "session-a")
+    assert await there.is_connected("session-a")
+    assert there.session_of("sid-1") is None  # socket ids stay in their process
+    await here.unbind("sid-1")
+    assert not await there.is_connected("session-a")
+    expiring = SessionRegistry(store, presence_seconds=-1)
+    await expiring.touch("session-b")
+    assert not await there.is_connected("session-b")
 
 
 def test_static_files_are_a_fixed_list_without_links_or_folders(tmp_path: Path) -> None:

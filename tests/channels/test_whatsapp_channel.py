@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage
 
+from bot.channel_messages import channel_message
 from bot.evidence import EvidenceFile, too_large
 from bot.privacy import decrypt_contact, is_sender_key, verify_attestation
+from bot.settings import get_settings
 from channels.common import EVIDENCE_PAYLOAD, LOCATION_PAYLOAD, UNSUPPORTED_PAYLOAD
 from channels.whatsapp import (
-    MEDIA_FAILED_TEXT,
     REQUIRED_ENV,
     WhatsAppInput,
     parse_webhook,
@@ -210,6 +211,7 @@ def test_from_credentials_reads_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert channel.client.base_url == "http://127.0.0.1:9/v21.0"
     assert "value-WHATSAPP_APP_SECRET" not in repr(channel.config)
     monkeypatch.delenv("WHATSAPP_API_BASE_URL")
+    get_settings.cache_clear()
     assert WhatsAppInput.from_credentials(None).client.base_url == \
         "https://graph.facebook.com/v21.0"
 
@@ -326,6 +328,7 @@ def test_document_without_caption_sends_the_evidence_payload(served: ServedChann
 def test_file_announced_too_large_is_not_downloaded(
         served: ServedChannel, graph: FakeGraphApi, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVIDENCE_MAX_BYTES", str(2 * 1024 * 1024))
+    get_settings.cache_clear()
     media_id = graph.add_media(PNG, "image/png", announced_size=3 * 1024 * 1024)
     received = deliver(served, message("image", {"id": media_id, "mime_type": "image/png"}))
     assert received == []
@@ -337,6 +340,7 @@ def test_file_announced_too_large_is_not_downloaded(
 def test_download_stops_when_the_file_exceeds_the_cap(
         served: ServedChannel, graph: FakeGraphApi, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVIDENCE_MAX_BYTES", "1024")
+    get_settings.cache_clear()
     media_id = graph.add_media(PNG + b"\x00" * 100_000, "image/png", announced_size=500)
     received = deliver(served, message("image", {"id": media_id, "mime_type": "image/png"}))
     assert received == []
@@ -356,7 +360,7 @@ def test_rejected_evidence_is_answered_with_its_message(served: ServedChannel,
 def test_unknown_media_is_answered_politely(served: ServedChannel, graph: FakeGraphApi) -> None:
     received = deliver(served, message("image", {"id": "999", "mime_type": "image/png"}))
     assert received == []
-    assert graph.wait_for_messages(1)[0]["text"]["body"] == MEDIA_FAILED_TEXT
+    assert graph.wait_for_messages(1)[0]["text"]["body"] == channel_message("download_failed")
 
 
 def test_numbered_reply_maps_back_to_the_payload(graph: FakeGraphApi) -> None:

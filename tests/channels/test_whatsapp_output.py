@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.ephemeral import MemoryStore
 from channels.rendering import ChoiceMemory
 from channels.whatsapp_api import GraphApiClient, GraphApiError, MediaTooLarge, WhatsAppOutput
 from tests.fakes.graph_api import FakeGraphApi
@@ -33,7 +34,7 @@ async def client(graph: FakeGraphApi) -> AsyncIterator[GraphApiClient]:
 @pytest.fixture
 def memory() -> ChoiceMemory:
     """The numbered-choice memory."""
-    return ChoiceMemory()
+    return ChoiceMemory(MemoryStore())
 
 
 @pytest.fixture
@@ -117,10 +118,10 @@ async def test_more_than_ten_buttons_are_numbered(output: WhatsAppOutput, graph:
     body = sent["text"]["body"]
     assert body.startswith("Pilih provinsi:\n\n1. Pilihan 0\n")
     assert "12. Pilihan 11" in body
-    assert memory.resolve(SENDER, "12") == buttons[11]["payload"]
+    assert await memory.resolve(SENDER, "12") == buttons[11]["payload"]
     # Buttons shown later as real buttons make old numbers meaningless.
     await output.send_text_with_buttons(SENDER, "Lanjut?", _buttons(2))
-    assert memory.resolve(SENDER, "1") is None
+    assert await memory.resolve(SENDER, "1") is None
 
 
 async def test_duplicate_or_long_ids_fall_back_to_numbers(output: WhatsAppOutput,

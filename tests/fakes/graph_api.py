@@ -7,6 +7,11 @@ It speaks the parts of the real protocol the connector uses:
   1-3 reply buttons with titles of at most 20 characters, list rows 1-10 with
   titles of at most 24, interactive body 1024, list button 20) and answers a
   Graph error (HTTP 400, code 131009) when one is broken; records every request.
+  Template messages (`type: template`) are accepted for the approved templates
+  in `templates` (name -> language code and number of body parameters), as
+  the Cloud API does: an unknown name or language is error 132001, a wrong
+  parameter count 132000, a parameter with a line break, a tab or more than
+  four spaces in a row 132018.
 - `GET /{version}/{media_id}` (Bearer token): media metadata with a download URL.
 - `GET /media/{media_id}` (Bearer token): the media bytes.
 
@@ -35,6 +40,8 @@ logger = logging.getLogger(__name__)
 API_VERSION = "v21.0"
 ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "106540352242922"
+#: The template the tests configure as WHATSAPP_NOTIFY_TEMPLATE: "{{1}}" in Indonesian.
+NOTICE_TEMPLATE = "lapor_pemberitahuan"
 
 
 @dataclass
@@ -71,6 +78,8 @@ class FakeGraphApi:
     phone_number_id: str = PHONE_NUMBER_ID
     requests: list[RecordedRequest] = field(default_factory=list)
     media: dict[str, MediaItem] = field(default_factory=dict)
+    templates: dict[str, tuple[str, int]] = field(
+        default_factory=lambda: {NOTICE_TEMPLATE: ("id", 1)})
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -223,6 +232,10 @@ class FakeGraphApi:
         problem = validate_message(body)
         if problem:
             return self._error(400, 131009, f"Parameter value is not valid: {problem}")
+        if body.get("type") == "template":
+            code, detail = validate_template(body["template"], self.templates)
+            if code:
+                return self._error(400, code, detail)
         with self._lock:
             recorded.accepted = True
             self._lock.notify_all()
@@ -296,7 +309,30 @@ def validate_message(body: Any) -> str | None:
             return "image.link or image.id is required"
     elif kind == "interactive":
         return _validate_interactive(content)
+    elif kind == "template":
+        if not isinstance(content.get("name"), str) or not isinstance(
+                (content.get("language") or {}).get("code"), str):
+            return "template.name and template.language.code are required"
     return None
+
+
+def validate_template(template: dict[str, Any],
+                      approved: dict[str, tuple[str, int]]) -> tuple[int, str]:
+    """The Cloud API error (code, message) for a template message, or (0, "") when valid."""
+    name, language = template["name"], template["language"]["code"]
+    if approved.get(name, ("", 0))[0] != language:
+        return 132001, f"Template name does not exist in the translation: {name} ({language})"
+    parameters = [parameter for component in template.get("components") or []
+                  if isinstance(component, dict) and component.get("type") == "body"
+                  for parameter in component.get("parameters") or []]
+    if len(parameters) != approved[name][1]:
+        return 132000, "Number of parameters does not match the expected number of params"
+    for parameter in parameters:
+        text = parameter.get("text") if isinstance(parameter, dict) else None
+        if (not isinstance(text, str) or not text.strip() or "\n" in text or "\t" in text
+                or "     " in text):
+            return 132018, "There was an issue with the parameters in your template"
+    return 0, ""
 
 
 def _validate_interactive(content: dict[str, Any]) -> str | None:

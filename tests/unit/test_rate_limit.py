@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.ephemeral import MemoryStore
 from bot.rate_limit import TokenBucket, per_hour
 from channels.inbound import InboundGuard
 
@@ -49,25 +50,25 @@ def test_bad_buckets_are_refused() -> None:
         TokenBucket(0, 1.0)
 
 
-def test_guard_refuses_long_text_politely() -> None:
-    guard = InboundGuard(max_chars=4096)
-    assert guard.check("s", "a" * 4096).accept
-    verdict = guard.check("s", "a" * 4097)
+async def test_guard_refuses_long_text_politely() -> None:
+    guard = InboundGuard(MemoryStore(), max_chars=4096)
+    assert (await guard.check("s", "a" * 4096)).accept
+    verdict = await guard.check("s", "a" * 4097)
     assert not verdict.accept
     assert "terlalu panjang" in verdict.reply and "4.096" in verdict.reply
-    assert guard.check("s", None).accept  # a file or a location has no text
+    assert (await guard.check("s", None)).accept  # a file or a location has no text
 
 
-def test_guard_warns_once_then_drops_until_the_rate_recovers() -> None:
+async def test_guard_warns_once_then_drops_until_the_rate_recovers() -> None:
     clock = Clock()
-    guard = InboundGuard(max_chars=100, limiter=TokenBucket(2, 0.5, clock=clock))
-    assert guard.check("s", "1").accept and guard.check("s", "2").accept
-    warned = guard.check("s", "3")
+    guard = InboundGuard(MemoryStore(clock=clock), max_chars=100, burst=2, per_minute=30)
+    assert (await guard.check("s", "1")).accept and (await guard.check("s", "2")).accept
+    warned = await guard.check("s", "3")
     assert not warned.accept and "terlalu cepat" in warned.reply
-    dropped = guard.check("s", "4")
+    dropped = await guard.check("s", "4")
     assert not dropped.accept and dropped.reply is None
-    assert guard.check("other", "halo").accept  # nobody else is slowed down
+    assert (await guard.check("other", "halo")).accept  # nobody else is slowed down
     clock.now += 2.0
-    assert guard.check("s", "5").accept
+    assert (await guard.check("s", "5")).accept
     clock.now += 0.1
-    assert guard.check("s", "6").reply is not None  # a new episode is announced again
+    assert (await guard.check("s", "6")).reply is not None  # a new episode is announced again
