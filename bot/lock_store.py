@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -45,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_KEY_PREFIX = "lapor:lock:"
 SOCKET_TIMEOUT_SECONDS = 5.0
+#: How long a lock step waits for Redis to come back (a restart takes a second or
+#: two) before the error reaches Rasa.
+OUTAGE_SECONDS = 20.0
 
 # KEYS[1] counter, KEYS[2] tickets (zset ticket -> expiry ms); ARGV[1] lifetime ms.
 _ISSUE = """
@@ -112,6 +116,22 @@ class AtomicRedisLockStore(LockStore):
         self._release = self._async.register_script(_RELEASE)
         super().__init__()
 
+    async def _run(self, script: Any, keys: list[str], args: list[Any]) -> int:
+        """Run a lock script, riding out a short Redis outage."""
+        deadline = time.monotonic() + OUTAGE_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                return int(await script(keys=keys, args=args))
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    raise LockError(f"Redis unavailable for the lock store: "
+                                    f"{type(exc).__name__}") from exc
+                logger.warning("Lock store: Redis unavailable (%s); retrying",
+                               type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     def _keys(self, conversation_id: str) -> list[str]:
         base = self.key_prefix + conversation_id
         return [base + ":next", base + ":tickets"]
@@ -123,24 +143,31 @@ class AtomicRedisLockStore(LockStore):
         in arrival order, across every process sharing this Redis."""
         keys = self._keys(conversation_id)
         try:
-            ticket = int(await self._issue(keys=keys, args=[int(lock_lifetime * 1000)]))
+            ticket = await self._run(self._issue, keys, [int(lock_lifetime * 1000)])
         except redis.RedisError as exc:
             raise LockError(f"Could not issue a lock ticket: {type(exc).__name__}") from exc
         try:
             wait = min(wait_time_in_seconds, 0.05)
+            reissued = 0
             while True:
-                state = int(await self._acquire(keys=keys, args=[ticket]))
+                state = await self._run(self._acquire, keys, [ticket])
                 if state == 1:
                     break
                 if state == -1:
-                    raise LockError("The lock ticket expired before it was served")
+                    # The ticket is gone: it expired, or Redis restarted and lost
+                    # every lock. Queue again rather than drop the message.
+                    reissued += 1
+                    if reissued > 3:
+                        raise LockError("The lock ticket expired before it was served")
+                    ticket = await self._run(self._issue, keys, [int(lock_lifetime * 1000)])
+                    continue
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, max(wait_time_in_seconds, 0.05))
             yield self._ticket_lock(conversation_id)
         finally:
             try:
-                await self._release(keys=keys, args=[ticket])
-            except redis.RedisError as exc:
+                await self._run(self._release, keys, [ticket])
+            except (redis.RedisError, LockError) as exc:
                 # The ticket expires by itself after its lifetime.
                 logger.warning("Could not release a lock ticket: %s", type(exc).__name__)
 

@@ -22,21 +22,26 @@ This is a Rasa component module (it imports the Rasa server), loaded only by
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
-from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event as sa_event
+from sqlalchemy import exc as sa_exc
 
 from bot.channel_metadata import TRANSIENT_KEYS
 from bot.privacy import ERASURE_SLOT
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Metadata keys never stored (they exist only while a message is handled);
 #: the channel metadata contract (`bot.channel_metadata`) names them.
@@ -63,11 +68,40 @@ def erasure_requested(events: Iterable[Event]) -> bool:
     return False
 
 
+#: How long a tracker read or write waits for the database to come back (a
+#: PostgreSQL restart takes a few seconds) before the error reaches Rasa.
+OUTAGE_SECONDS = 20.0
+
+
+async def _riding_out_outages(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, retried with back-off while the database is unreachable."""
+    deadline = time.monotonic() + OUTAGE_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            return await call()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("Tracker store unavailable during %s (%s); retrying", what,
+                           type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 class ProtectedSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store without contact tokens at rest, with erasure."""
+    """Rasa's SQL tracker store without contact tokens at rest, with erasure, riding
+    out a database restart."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name != "sqlite":
+            # Connections of a restarted server are dead: test each before use.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True,
+                                           **create_engine_kwargs(str(url)))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
             sa_event.listen(self.engine, "connect", _sqlite_secure_delete)
             self.engine.dispose()  # connections opened before the listener are dropped
@@ -75,8 +109,16 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
             if database and database != ":memory:" and os.path.exists(database):
                 os.chmod(database, 0o600)
 
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
+                        ) -> DialogueStateTracker | None:
+        return await _riding_out_outages("a read", lambda: super(
+            ProtectedSQLTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions))
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, scrubbed; or erase the conversation when asked to."""
+        await _riding_out_outages("a write", lambda: self._save(tracker))
+
+    async def _save(self, tracker: DialogueStateTracker) -> None:
         if erasure_requested(tracker.events):
             await self.erase(tracker.sender_id)
             return

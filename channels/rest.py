@@ -93,8 +93,12 @@ class RestInput(InputChannel):
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=CHANNEL,
                                                  metadata=None))
-            except Exception:  # noqa: BLE001 - as Rasa's REST channel: answer what was said
-                logger.exception("REST message handling failed")
+            except Exception as exc:  # noqa: BLE001 - the client is told to retry
+                # Unlike Rasa's REST channel (200 with whatever was said), a failed
+                # turn is a 503: a client can retry, and nothing looks answered.
+                logger.error("REST message handling failed: %s", type(exc).__name__,
+                             exc_info=exc)
+                return _error(503, "the assistant could not handle the message; retry")
             return response.json(collector.messages)
 
         return webhook

@@ -90,3 +90,13 @@ def test_production_turns_rest_off(monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeGraphApi() as graph, ServedChannel(graph, responder=echo) as server:
         response = rest(server, {"sender": "dev", "message": "halo"})
     assert response.status_code == 404 and "error" in response.json()
+
+
+async def fail(user_message: UserMessage) -> None:
+    raise RuntimeError("the lock store is unreachable")
+
+
+def test_a_failed_turn_is_a_503_so_the_client_retries() -> None:
+    with FakeGraphApi() as graph, ServedChannel(graph, responder=fail) as server:
+        response = rest(server, {"sender": "retry-me", "message": "halo"})
+    assert response.status_code == 503 and "error" in response.json()
