@@ -128,8 +128,10 @@ class LocalPostgres:
 
     def restart(self) -> None:
         """Restart the server (fast shutdown: open connections are cut)."""
-        self._run(str(postgres_bin() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                  "-t", str(START_TIMEOUT_SECONDS), "restart")
+        # -l: the new server writes to its log, not to our pipe (which would then
+        # never close).
+        self._run(str(postgres_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                  "-m", "fast", "-w", "-t", str(START_TIMEOUT_SECONDS), "restart")
 
     def version(self) -> str:
         """What `postgres --version` prints."""
