@@ -21,6 +21,7 @@ from bot.privacy import is_sender_key, sender_key, verify_attestation
 from bot.report_extraction import preload
 from bot.settings import get_settings
 from bot.store import ReportStore
+from bot.store.outage import OutageTolerant
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ EXTRACTOR_BUDGET_SECONDS = 2.0
 T = TypeVar("T")
 
 _lock = threading.Lock()
-_stores: dict[str, ReportStore] = {}
+_stores: dict[str, OutageTolerant] = {}
 
 
 #: How often the action server deletes orphaned evidence files (seconds).
@@ -37,7 +38,8 @@ SWEEP_INTERVAL_SECONDS = 3600.0
 
 
 def get_store() -> ReportStore:
-    """The report store for the configured database (one per database URL).
+    """The report store for the configured database (one per database URL), riding
+    out a short database outage (`bot.store.outage`).
 
     The first use also starts this process's orphaned-evidence sweep.
     """
@@ -45,10 +47,10 @@ def get_store() -> ReportStore:
     with _lock:
         store = _stores.get(url)
         if store is None:
-            store = ReportStore(url)
+            store = OutageTolerant(ReportStore(url))
             _stores[url] = store
             _start_sweeper(store)
-        return store
+        return store  # type: ignore[return-value]
 
 
 def sweep_orphans(store: ReportStore) -> int:
