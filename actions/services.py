@@ -17,11 +17,11 @@ from rasa_sdk import Tracker
 from bot.channel_metadata import ATTESTATION, ChannelMetadata
 from bot.ephemeral import ephemeral_store
 from bot.evidence import sweep_orphaned_evidence
+from bot.outage import OutageTolerant
 from bot.privacy import is_sender_key, sender_key, verify_attestation
 from bot.report_extraction import preload
 from bot.settings import get_settings
 from bot.store import ReportStore
-from bot.store.outage import OutageTolerant
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SWEEP_INTERVAL_SECONDS = 3600.0
 
 def get_store() -> ReportStore:
     """The report store for the configured database (one per database URL), riding
-    out a short database outage (`bot.store.outage`).
+    out a short database outage (`bot.outage`).
 
     The first use also starts this process's orphaned-evidence sweep.
     """

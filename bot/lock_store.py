@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -42,13 +41,16 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.outage import ride_out
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_KEY_PREFIX = "lapor:lock:"
 SOCKET_TIMEOUT_SECONDS = 5.0
-#: How long a lock step waits for Redis to come back (a restart takes a second or
-#: two) before the error reaches Rasa.
-OUTAGE_SECONDS = 20.0
+
+
+def _redis_down(error: Exception) -> bool:
+    return isinstance(error, (redis.ConnectionError, redis.TimeoutError))
 
 # KEYS[1] counter, KEYS[2] tickets (zset ticket -> expiry ms); ARGV[1] lifetime ms.
 _ISSUE = """
@@ -118,19 +120,12 @@ class AtomicRedisLockStore(LockStore):
 
     async def _run(self, script: Any, keys: list[str], args: list[Any]) -> int:
         """Run a lock script, riding out a short Redis outage."""
-        deadline = time.monotonic() + OUTAGE_SECONDS
-        delay = 0.1
-        while True:
-            try:
-                return int(await script(keys=keys, args=args))
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                if time.monotonic() >= deadline:
-                    raise LockError(f"Redis unavailable for the lock store: "
-                                    f"{type(exc).__name__}") from exc
-                logger.warning("Lock store: Redis unavailable (%s); retrying",
-                               type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        try:
+            return int(await ride_out("Lock store", lambda: script(keys=keys, args=args),
+                                      _redis_down))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise LockError(f"Redis unavailable for the lock store: "
+                            f"{type(exc).__name__}") from exc
 
     def _keys(self, conversation_id: str) -> list[str]:
         base = self.key_prefix + conversation_id

@@ -22,13 +22,11 @@ This is a Rasa component module (it imports the Rasa server), loaded only by
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, create_engine_kwargs
@@ -38,10 +36,10 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 
 from bot.channel_metadata import TRANSIENT_KEYS
+from bot.outage import ride_out
 from bot.privacy import ERASURE_SLOT
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Metadata keys never stored (they exist only while a message is handled);
 #: the channel metadata contract (`bot.channel_metadata`) names them.
@@ -68,25 +66,8 @@ def erasure_requested(events: Iterable[Event]) -> bool:
     return False
 
 
-#: How long a tracker read or write waits for the database to come back (a
-#: PostgreSQL restart takes a few seconds) before the error reaches Rasa.
-OUTAGE_SECONDS = 20.0
-
-
-async def _riding_out_outages(what: str, call: Callable[[], Awaitable[T]]) -> T:
-    """`call()`, retried with back-off while the database is unreachable."""
-    deadline = time.monotonic() + OUTAGE_SECONDS
-    delay = 0.2
-    while True:
-        try:
-            return await call()
-        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            if time.monotonic() >= deadline:
-                raise
-            logger.warning("Tracker store unavailable during %s (%s); retrying", what,
-                           type(exc).__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+def _database_down(error: Exception) -> bool:
+    return isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
 class ProtectedSQLTrackerStore(SQLTrackerStore):
@@ -111,12 +92,13 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
-        return await _riding_out_outages("a read", lambda: super(
-            ProtectedSQLTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions))
+        return await ride_out("Tracker store read", lambda: super(
+            ProtectedSQLTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions),
+            _database_down)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, scrubbed; or erase the conversation when asked to."""
-        await _riding_out_outages("a write", lambda: self._save(tracker))
+        await ride_out("Tracker store write", lambda: self._save(tracker), _database_down)
 
     async def _save(self, tracker: DialogueStateTracker) -> None:
         if erasure_requested(tracker.events):

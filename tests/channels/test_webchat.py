@@ -30,6 +30,7 @@ import socketio
 
 from bot.ephemeral import MemoryStore
 from channels.webchat import SessionRegistry, static_files, valid_session_id
+from tests.channels.serving import WebSocketClient
 from tests.integration.servers import Assistant, fake_web, running_assistant
 
 SOCKETIO_PATH = "/webhooks/webchat/socket.io"
@@ -213,43 +214,23 @@ def test_static_route_never_leaves_the_static_folder(webchat: WebChatAssistant,
     assert b"import" not in body and b"root:" not in body and b"rest:" not in body
 
 
-class SocketSession:
-    """A stock-protocol socket.io client: session_request, user_uttered, bot_uttered."""
+class SocketSession(WebSocketClient):
+    """The stock-protocol client of tests/channels/serving.py, against the real assistant:
+    a connection failure fails the test with its reason, and a test can wait for the
+    reply that contains a phrase."""
 
     def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.replies: asyncio.Queue[dict] = asyncio.Queue()
-        self.session_id = ""
+        super().__init__(base_url)
 
     async def __aenter__(self) -> SocketSession:
-        confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-        @self.client.on("session_confirm")
-        async def on_confirm(data: object) -> None:
-            if not confirmed.done():
-                confirmed.set_result(str(data))
-
-        @self.client.on("bot_uttered")
-        async def on_bot(data: dict) -> None:
-            await self.replies.put(data)
-
         try:
-            await self.client.connect(self.base_url, socketio_path=SOCKETIO_PATH,
-                                      transports=["polling"])
+            await super().__aenter__()
         except socketio.exceptions.ConnectionError as exc:
             pytest.fail(f"cannot connect to the webchat socket: {exc}")
-        await self.client.emit("session_request", {"session_id": None})
-        self.session_id = await asyncio.wait_for(confirmed, SOCKET_WAIT_SECONDS)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.disconnect()
-
-    async def say(self, text: str) -> None:
-        """Send a user message the way Rasa's widgets do."""
-        await self.client.emit("user_uttered", {"message": text,
-                                                "session_id": self.session_id})
 
     async def reply_containing(self, fragment: str) -> dict:
         """Wait for the bot message whose text contains `fragment`."""

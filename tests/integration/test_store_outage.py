@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
+from bot.outage import OutageTolerant, is_outage
 from bot.store import ReportStore
-from bot.store.outage import OutageTolerant, is_outage
 from tests.integration.conftest import PostgresServer
 from tests.integration.test_store import ALICE, new_report
 
@@ -37,3 +39,32 @@ def test_only_connection_failures_are_outages() -> None:
     locked = exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
     assert is_outage(refused) and not is_outage(locked)
     assert not is_outage(exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+
+
+async def test_ride_out_retries_only_transient_errors_and_gives_up() -> None:
+    from bot.outage import ride_out
+
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("server restarting")
+        return "ok"
+
+    def transient(error: Exception) -> bool:
+        return isinstance(error, ConnectionError)
+
+    assert await ride_out("test", flaky, transient) == "ok" and len(calls) == 3
+
+    async def broken() -> str:
+        raise ValueError("a query error")
+
+    with pytest.raises(ValueError):
+        await ride_out("test", broken, transient)
+
+    async def down() -> str:
+        raise ConnectionError("still down")
+
+    with pytest.raises(ConnectionError):
+        await ride_out("test", down, transient, seconds=0.5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bot.ephemeral import MemoryStore
-from bot.rate_limit import TokenBucket, per_hour
 from channels.inbound import InboundGuard
 
 
@@ -19,35 +18,30 @@ class Clock:
         return self.now
 
 
-def test_a_bucket_allows_a_burst_then_refills() -> None:
+async def test_a_bucket_allows_a_burst_then_refills() -> None:
     clock = Clock()
-    bucket = TokenBucket(3, 1.0, clock=clock)
-    assert [bucket.take("a") for _ in range(4)] == [True, True, True, False]
-    assert bucket.take("b")  # another key has its own bucket
+    store = MemoryStore(clock=clock)
+    assert [await store.take("a", 3, 1.0) for _ in range(4)] == [True, True, True, False]
+    assert await store.take("b", 3, 1.0)  # another key has its own bucket
     clock.now += 1.0
-    assert bucket.take("a") and not bucket.take("a")
+    assert await store.take("a", 3, 1.0) and not await store.take("a", 3, 1.0)
     clock.now += 100.0
-    assert bucket.remaining("a") == 3  # never above capacity
+    # Never above capacity: three again, not a hundred.
+    assert [await store.take("a", 3, 1.0) for _ in range(4)] == [True, True, True, False]
 
 
-def test_a_bucket_forgets_the_least_recently_used_keys() -> None:
-    bucket = TokenBucket(1, 0.0, max_keys=2, clock=Clock())
-    assert bucket.take("a") and bucket.take("b") and bucket.take("c")
-    assert bucket.take("a")  # forgotten, so full again
-    assert not bucket.take("c")
-
-
-def test_per_hour_budget() -> None:
+async def test_an_hourly_budget_refills_over_the_hour() -> None:
     clock = Clock()
-    budget = per_hour(2, clock=clock)
-    assert budget.take("k") and budget.take("k") and not budget.take("k")
+    store = MemoryStore(clock=clock)
+    assert await store.take("k", 2, 2 / 3600) and await store.take("k", 2, 2 / 3600)
+    assert not await store.take("k", 2, 2 / 3600)
     clock.now += 1800
-    assert budget.take("k") and not budget.take("k")
+    assert await store.take("k", 2, 2 / 3600) and not await store.take("k", 2, 2 / 3600)
 
 
-def test_bad_buckets_are_refused() -> None:
+async def test_bad_buckets_are_refused() -> None:
     with pytest.raises(ValueError):
-        TokenBucket(0, 1.0)
+        await MemoryStore().take("k", 0, 1.0)
 
 
 async def test_guard_refuses_long_text_politely() -> None:
