@@ -20,7 +20,7 @@ session that has at least one connected socket.
 
 Options (credentials.yml): `user_message_evt`, `bot_message_evt`, `namespace`,
 `session_persistence` (default true), `socketio_path`, `jwt_key`, `jwt_method`,
-`metadata_key`, `cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`).
+`cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`).
 Metadata sent by the client is ignored. Messages are capped and rate-limited
 (`channels.inbound`); uploads have an hourly quota per session
 (`UPLOAD_QUOTA_PER_HOUR`, bucket `uploads:<sender>`), checked before the file
@@ -288,7 +288,6 @@ class WebChatInput(InputChannel):
             socketio_path=credentials.get("socketio_path", DEFAULT_SOCKETIO_PATH),
             jwt_key=credentials.get("jwt_key"),
             jwt_method=credentials.get("jwt_method", "HS256"),
-            metadata_key=credentials.get("metadata_key", "metadata"),
             cors_allowed_origins=credentials.get("cors_allowed_origins", []),
         )
 
@@ -301,7 +300,6 @@ class WebChatInput(InputChannel):
         socketio_path: str = DEFAULT_SOCKETIO_PATH,
         jwt_key: str | None = None,
         jwt_method: str = "HS256",
-        metadata_key: str = "metadata",
         cors_allowed_origins: list[str] | str | None = None,
         static_dir: Path = STATIC_DIR,
         store: EphemeralStore | None = None,
@@ -313,7 +311,6 @@ class WebChatInput(InputChannel):
         self.socketio_path = socketio_path
         self.jwt_key = jwt_key
         self.jwt_method = jwt_method
-        self.metadata_key = metadata_key
         self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
         self.static_dir = static_dir
         self.sio: AsyncServer | None = None
