@@ -113,7 +113,7 @@ def ensure_moodbot() -> Path:
     model_dir = MOODBOT_DIR / "models"
     if not any(model_dir.glob("*.tar.gz")):
         shutil.rmtree(MOODBOT_DIR, ignore_errors=True)
-        MOODBOT_DIR.parent.mkdir(parents=True, exist_ok=True)
+        MOODBOT_DIR.mkdir(parents=True)  # `rasa init` refuses a directory that does not exist
         print("bench-load: training the stock rasa init bot (once)...", flush=True)
         subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir",  # noqa: S603
                         str(MOODBOT_DIR)], check=True, capture_output=True,
