@@ -15,6 +15,14 @@ or `bot.tracker_stores.ProtectedRedisTrackerStore`), they behave as Rasa's SQL
   with ticket codes included, instead of storing the turn.
 - **SQLite** files are created 0600 and written with `secure_delete`, so deleted
   rows are overwritten, not left in free pages of the file.
+- **Constant cost per message** (SQL store). Rasa loads a conversation's whole
+  session and replays it for every message, sends all of it to the action server
+  and featurises all of it in the policies, so message #200 costs 3.6 times
+  message #2. A session longer than `RECENT_TURNS` user messages is loaded as its
+  opening events, the state the recent part starts from (the latest value of
+  every slot, the latest form activation) and its last `RECENT_TURNS` user
+  messages; every event is still stored, and only the new ones are appended.
+  Policies look back at most 5 turns (config.yml), so they predict the same.
 
 This is a Rasa component module (it imports the Rasa server), loaded only by
 `rasa run`; nothing else in bot/ imports it.
@@ -22,10 +30,11 @@ This is a Rasa component module (it imports the Rasa server), loaded only by
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +49,17 @@ from bot.outage import ride_out
 from bot.privacy import ERASURE_SLOT
 
 logger = logging.getLogger(__name__)
+
+#: User messages of a session loaded in full; the policies' longest memory is 5 turns.
+RECENT_TURNS = 10
+#: Events between a session's opening and its recent part whose latest instance carries
+#: state forward (slot values; the form in progress and how it was interrupted).
+STATE_EVENTS = frozenset({"slot", "active_loop", "loop_interrupted", "action_execution_rejected"})
+#: Events that may sit in the skipped part without changing the state it hands on.
+#: Anything else there (a restart, a rewind, a reminder...) means a full load.
+SKIPPABLE_EVENTS = STATE_EVENTS | {"user", "bot", "action", "user_featurization", "entities"}
+#: Attribute on a tracker loaded in part: how many of its events are already stored.
+LOADED_EVENTS = "_lapor_loaded_events"
 
 #: Metadata keys never stored (they exist only while a message is handled);
 #: the channel metadata contract (`bot.channel_metadata`) names them.
@@ -92,9 +112,45 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
-        return await ride_out("Tracker store read", lambda: super(
-            ProtectedSQLTrackerStore, self)._retrieve(sender_id, fetch_events_from_all_sessions),
-            _database_down)
+        if fetch_events_from_all_sessions:
+            return await ride_out("Tracker store read", lambda: super(
+                ProtectedSQLTrackerStore, self)._retrieve(sender_id, True), _database_down)
+        return await ride_out("Tracker store read", lambda: self._retrieve_recent(sender_id),
+                              _database_down)
+
+    async def _retrieve_recent(self, sender_id: str) -> DialogueStateTracker | None:
+        """The latest session, its middle reduced to the state it hands on (see module)."""
+        with self.session_scope() as session:
+            rows = (self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+                    .with_entities(self.SQLEvent.id, self.SQLEvent.type_name,
+                                   self.SQLEvent.action_name).all())
+            part = recent_part(rows)
+            if part is None:
+                return await super()._retrieve(sender_id, fetch_events_from_all_sessions=False)
+            opening, state, start = part
+            selected = (session.query(self.SQLEvent.id, self.SQLEvent.data)
+                        .filter(self.SQLEvent.sender_id == sender_id,
+                                self.SQLEvent.id.in_(opening + state)
+                                | (self.SQLEvent.id >= start))
+                        .order_by(self.SQLEvent.id).all())
+        if not self.domain:
+            return None
+        events = [json.loads(row.data) for row in selected]
+        ids = [row.id for row in selected]
+        head = sum(1 for i in ids if i <= opening[-1])
+        middle = sum(1 for i in ids if opening[-1] < i < start)
+        events = (events[:head] + state_handed_on(events[head:head + middle])
+                  + events[head + middle:])
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, LOADED_EVENTS, (len(tracker.events), len(rows)))
+        return tracker
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        """The events not stored yet: after those loaded, for a tracker loaded in part."""
+        loaded = getattr(tracker, LOADED_EVENTS, None)
+        if loaded is None:
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, loaded[0], len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, scrubbed; or erase the conversation when asked to."""
@@ -106,7 +162,8 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
             return
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
                 data = scrub(event.as_dict())
                 session.add(self.SQLEvent(
                     sender_id=tracker.sender_id,
@@ -117,6 +174,9 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
                     data=json.dumps(data),
                 ))
             session.commit()
+        loaded = getattr(tracker, LOADED_EVENTS, None)
+        if loaded is not None:  # saved twice: the second time only what came since
+            setattr(tracker, LOADED_EVENTS, (len(tracker.events), loaded[1] + len(new_events)))
 
     async def erase(self, sender_id: str) -> int:
         """Delete every stored event of the conversation; return how many."""
@@ -127,6 +187,54 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
             session.commit()
         logger.info("Conversation erased from the tracker store (%d events)", deleted)
         return int(deleted)
+
+
+def recent_part(rows: list[Any]) -> tuple[list[int], list[int], int] | None:
+    """Which stored events of a session to load: (ids of the opening, ids of the state
+    events in the middle, the id the recent part starts at); None to load it all.
+
+    `rows` are (id, type_name, action_name) of the session's events in order. The
+    opening runs up to the first `action_listen`; the recent part starts at the
+    `RECENT_TURNS`-th user message from the end (right after an `action_listen`,
+    as the opening ends).
+    """
+    users = [index for index, row in enumerate(rows) if row[1] == "user"]
+    if len(users) <= RECENT_TURNS:
+        return None
+    opening_end = next((index for index, row in enumerate(rows)
+                        if row[1] == "action" and row[2] == "action_listen"), None)
+    start = users[-RECENT_TURNS]
+    if opening_end is None or opening_end >= start - 1:
+        return None
+    middle = rows[opening_end + 1:start]
+    if any(row[1] not in SKIPPABLE_EVENTS for row in middle):
+        return None
+    state = [row[0] for row in middle if row[1] in STATE_EVENTS]
+    # The message that started the latest form is its trigger (form slot mappings use it).
+    loops = [index for index, row in enumerate(middle) if row[1] == "active_loop"]
+    if loops:
+        trigger = [row[0] for row in middle[:loops[-1]] if row[1] == "user"]
+        state = sorted(state + trigger[-1:])
+    return [row[0] for row in rows[:opening_end + 1]], state, rows[start][0]
+
+
+def state_handed_on(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the middle's state events (in order), those the recent part depends on: the
+    latest event of each slot, and the latest form activation with its trigger message
+    and what followed it."""
+    latest_slot: dict[str, int] = {}
+    last_loop = None
+    for index, event in enumerate(events):
+        if event.get("event") == "slot":
+            latest_slot[str(event.get("name"))] = index
+        elif event.get("event") == "active_loop":
+            last_loop = index
+    keep = set(latest_slot.values())
+    keep |= {index for index, event in enumerate(events) if event.get("event") == "user"}
+    if last_loop is not None:
+        keep |= {index for index in range(last_loop, len(events))
+                 if events[index].get("event") != "slot"}
+    return [event for index, event in enumerate(events) if index in keep]
 
 
 def _sqlite_secure_delete(connection: Any, _record: Any) -> None:

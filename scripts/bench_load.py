@@ -158,7 +158,7 @@ def running_cluster(replicas: int, work: Path) -> Iterator[str]:
             raise RuntimeError("the cluster did not start")
         yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(120)
 
 
@@ -174,39 +174,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--long", type=int, default=200)
     parser.add_argument("--no-cluster", action="store_true")
+    parser.add_argument("--no-breakdown", action="store_true")
     args = parser.parse_args(argv)
     model = PROJECT_ROOT / "models" / "assistant.tar.gz"
     if not model.exists():
         print("models/assistant.tar.gz is missing: run `make train` first", file=sys.stderr)
         return 1
     no_limits = {"RATE_LIMIT_BURST": "100000", "RATE_LIMIT_PER_MINUTE": "100000"}
-    lines = ["| run | msg/s | vs stock | p50 ms | p95 ms | p99 ms |",
-             "|---|---|---|---|---|---|"]
+    # Rows are printed as soon as they are measured (a long run shows progress).
+    print("| run | msg/s | vs stock | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|",
+          flush=True)
     with running_moodbot() as url:
         stock_rate, stock = asyncio.run(closed_loop(url, MOODBOT_TURNS, args.seconds, "mood"))
-    lines.append(row(f"stock rasa init bot, {CONCURRENCY} conversations", stock_rate, stock))
+    print(row(f"stock rasa init bot, {CONCURRENCY} conversations", stock_rate, stock),
+          flush=True)
     with tempfile.TemporaryDirectory() as tmp, \
             running_assistant(model, Path(tmp), {"VAR_DIR": tmp, **no_limits}) as assistant:
         url = f"{assistant.rasa_url}/webhooks/rest/webhook"
         faq_rate, faq = asyncio.run(closed_loop(url, FAQ_TURNS, args.seconds, "faq"))
-        lines.append(row("assistant, FAQ conversations", faq_rate, faq, stock_rate))
+        print(row("assistant, FAQ conversations", faq_rate, faq, stock_rate), flush=True)
         report_rate, report = asyncio.run(closed_loop(url, REPORT_TURNS, args.seconds, "rep"))
-        lines.append(row("assistant, report start + cancel", report_rate, report, stock_rate))
+        print(row("assistant, report start + cancel", report_rate, report, stock_rate),
+              flush=True)
         fixed = asyncio.run(open_loop(url, args.rate, args.seconds))
-        lines.append(row(f"assistant, open loop at {args.rate:g} msg/s", args.rate, fixed))
+        print(row(f"assistant, open loop at {args.rate:g} msg/s", args.rate, fixed), flush=True)
         early, late = asyncio.run(long_conversation(url, args.long))
     cluster_line = ""
     if not args.no_cluster:
         with tempfile.TemporaryDirectory() as tmp, running_cluster(2, Path(tmp)) as url:
             cluster_rate, cluster = asyncio.run(closed_loop(url, FAQ_TURNS, args.seconds,
                                                             "cluster"))
-        lines.append(row("cluster of 2, FAQ conversations", cluster_rate, cluster, stock_rate))
+        print(row("cluster of 2, FAQ conversations", cluster_rate, cluster, stock_rate),
+              flush=True)
         cluster_line = f"Cluster of 2 vs one process (FAQ): {cluster_rate / faq_rate:.2f}×"
-    print("\n".join(lines))
     print(f"\nMessage #{args.long} vs #2 of one conversation: {late:.0f} ms vs {early:.0f} ms "
           f"({late / early:.2f}×)")
     if cluster_line:
         print(cluster_line)
+    if not args.no_breakdown:
+        print("\nWhere the time of one message goes:", flush=True)
+        from scripts import bench_breakdown
+
+        bench_breakdown.main([])
     return 0
 
 

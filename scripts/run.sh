@@ -16,6 +16,12 @@ RASA_CORS="${RASA_CORS:-}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
 MODEL="${MODEL:-models/assistant.tar.gz}"
 BIN=.venv/bin
+# One compute thread for the model (OpenMP in the e5 embedding, TensorFlow): Rasa
+# handles messages on one event loop, so more threads add no throughput, and when
+# the cores are busy their spin-waits multiply the parse time (docs/cluster.md).
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+export TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}"
+export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
 
 # Databases, evidence and keys are readable by this user only.
 umask 077

@@ -42,6 +42,9 @@ from scripts.local_services import (  # noqa: E402
 
 BIN = PROJECT_ROOT / ".venv" / "bin"
 TRACKER_DATABASE = "lapor_trackers"
+#: Thread pools of OpenMP (the e5 embedding) and TensorFlow (DIET, TED).
+COMPUTE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS",
+                            "TF_INTER_OP_PARALLELISM_THREADS")
 REPORTS_DATABASE = "lapor_reports"
 
 
@@ -70,17 +73,26 @@ class Service:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, grace: float = 20.0) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds."""
-        if not self.alive():
+    def terminate(self) -> None:
+        """Ask the process (and its group) to stop."""
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait_or_kill(self, timeout: float) -> None:
+        """Wait for the process to exit; SIGKILL its group after `timeout` seconds."""
+        if self.process is None:
             return
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(grace)
+            self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds."""
+        self.terminate()
+        self.wait_or_kill(grace)
 
 
 def endpoints_yaml(action_port: int, tracker_url: str, redis_url: str) -> str:
@@ -183,6 +195,14 @@ class Cluster:
         env = dict(os.environ)
         env.update({"RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                     "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"})
+        # One compute thread per replica. A Rasa process serves its messages on one
+        # event loop, so intra-op threads (OpenMP in the e5 embedding, TensorFlow's
+        # pools) add no throughput; with several replicas on the same cores they
+        # oversubscribe them and spin-wait at every barrier: measured with 2 replicas
+        # on 2 cores, 4.9 msg/s with the default pools against 38.8 msg/s with one
+        # thread each (`make bench-load`, docs/cluster.md).
+        for name in COMPUTE_THREAD_VARIABLES:
+            env.setdefault(name, "1")
         return env
 
     def _databases(self) -> tuple[str, str]:
@@ -305,11 +325,17 @@ class Cluster:
                     service.start()
             time.sleep(0.5)
 
-    def stop(self) -> None:
-        """Stop HAProxy first, then the replicas, then Redis and PostgreSQL."""
+    def stop(self, grace: float = 20.0) -> None:
+        """Stop HAProxy first, then every replica and Redis at once (SIGTERM, SIGKILL after
+        `grace` seconds), then PostgreSQL."""
         self._stopping = True
-        for service in reversed(self.services):
-            service.stop()
+        for group in (self.services[-1:], self.services[:-1]):  # haproxy is last in the list
+            running = [service for service in group if service.alive()]
+            for service in running:
+                service.terminate()
+            deadline = time.monotonic() + grace
+            for service in running:
+                service.wait_or_kill(max(0.1, deadline - time.monotonic()))
         if self.postgres is not None:
             self.postgres.remove()
 
@@ -345,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicitly: a shell starts background jobs with SIGINT ignored, and the
+    # children would inherit that.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         cluster.build()
@@ -357,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C (or a SIGTERM after it) must not cut the shutdown short and
+        # leave replicas or the database server behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         cluster.stop()
         print("cluster: stopped", flush=True)
     return 0

@@ -144,7 +144,9 @@ def running_assistant(model: Path, work_dir: Path, env: dict[str, str],
         f'tracker_store:\n  type: bot.tracker_stores.ProtectedSQLTrackerStore\n'
         f'  dialect: "sqlite"\n  db: "{work_dir / "tracker.db"}"\n'
     )
-    full_env = {**os.environ, **env}
+    # As `make run` starts them (scripts/run.sh): one compute thread for the model.
+    full_env = {"OMP_NUM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+                "TF_INTER_OP_PARALLELISM_THREADS": "1", **os.environ, **env}
     procs: list[subprocess.Popen] = []
     logs = []
     try:

@@ -7,6 +7,7 @@ conversations at once and break a part of the cluster in the middle.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +24,20 @@ import psycopg2
 import pytest
 
 from scripts.local_services import free_port, wait_for_port
+from tests.channels.whatsapp_support import APP_SECRET, VERIFY_TOKEN, dumps, sign, webhook
+from tests.channels.whatsapp_support import message as whatsapp_message
+from tests.channels.whatsapp_support import text_message as whatsapp_text
+from tests.fakes.graph_api import FakeGraphApi
+from tests.fakes.telegram_api import FakeTelegramApi, Updates
 from tests.integration.conftest import PostgresServer
 from tests.integration.servers import fake_web, texts
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
 START_SECONDS = 420
+TELEGRAM_TOKEN = "987654321:AAE2eClusterTokenForTheFakeBotApi"
+TELEGRAM_SECRET = "cluster-Secret_token"
+REPORT_TEXT = ("ada hoaks soal paslon 2 di tiktok http://vt.tiktok.com/ZS8xyz/ "
+               "di kota pekalongan kemarin ({who})")
 
 
 @dataclass
@@ -38,7 +48,25 @@ class Cluster:
     work: Path
     reports_url: str
     process: subprocess.Popen
+    graph: FakeGraphApi
+    telegram: FakeTelegramApi
     output: list[str] = field(default_factory=list)
+
+    def post(self, path: str, body: bytes, headers: dict[str, str],
+             attempts: int = 6) -> str:
+        """A webhook POST through HAProxy (retried on 502/503 as the platforms do);
+        returns the replica that took it."""
+        response = None
+        for attempt in range(attempts):
+            try:
+                response = httpx.post(f"{self.url}{path}", content=body, timeout=90,
+                                      headers={"Content-Type": "application/json", **headers})
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code == 200:
+                return response.headers.get("X-Replica", "?")
+            time.sleep(1.0 + attempt)
+        raise AssertionError(f"webhook {path} not accepted ({response!r})\n" + self.log_tail())
 
     def say(self, sender: str, message: str, attempts: int = 6) -> tuple[list[dict], str]:
         """One REST message through HAProxy: (replies, the replica that answered).
@@ -97,17 +125,25 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
     work = tmp_path_factory.mktemp("cluster")
     reports_url, trackers_url = _databases(postgres_server)
     port = free_port()
-    with fake_web() as link_check_env:
+    telegram = FakeTelegramApi(TELEGRAM_TOKEN)
+    with fake_web() as link_check_env, FakeGraphApi() as graph, telegram.run_in_thread():
         env = {**os.environ, **link_check_env, "DATABASE_URL": reports_url,
                "TRACKER_DATABASE_URL": trackers_url, "VAR_DIR": str(work / "var"),
-               "DAILY_REPORT_CAP": "100", "RATE_LIMIT_BURST": "100"}
+               "DAILY_REPORT_CAP": "100", "RATE_LIMIT_BURST": "100",
+               # Every replica serves WhatsApp and Telegram too (the fake platforms).
+               "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_APP_SECRET": APP_SECRET,
+               "WHATSAPP_ACCESS_TOKEN": graph.access_token,
+               "WHATSAPP_PHONE_NUMBER_ID": graph.phone_number_id,
+               "WHATSAPP_API_BASE_URL": graph.base_url,
+               "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+               "TELEGRAM_API_BASE_URL": telegram.base_url}
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "scripts/run_cluster.py", "--replicas",
              "2", "--port", str(port), "--work", str(work)],
             cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True)
         running = Cluster(url=f"http://127.0.0.1:{port}", work=work, reports_url=reports_url,
-                          process=process)
+                          process=process, graph=graph, telegram=telegram)
         ready = threading.Event()
 
         def read_output() -> None:
@@ -144,8 +180,7 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
 def file_report(cluster: Cluster, sender: str) -> tuple[str, list[str]]:
     """A whole report over REST; returns (ticket, the replica of every message)."""
     replicas = []
-    for message in (f"ada hoaks soal paslon 2 di tiktok http://vt.tiktok.com/ZS8xyz/ "
-                    f"di kota pekalongan kemarin ({sender})", "/affirm", "lewati"):
+    for message in (REPORT_TEXT.format(who=sender), "/affirm", "lewati"):
         _, replica = cluster.say(sender, message)
         replicas.append(replica)
     replies, replica = cluster.say(sender, "/affirm")
@@ -165,11 +200,117 @@ def stored_tickets(cluster: Cluster) -> list[str]:
 @pytest.mark.slow
 def test_a_report_over_rest_alternates_replicas(cluster: Cluster) -> None:
     ticket, replicas = file_report(cluster, "cluster-rest")
-    # Round robin: with nothing else running, consecutive messages alternate.
-    assert all(a != b for a, b in zip(replicas, replicas[1:], strict=False)), replicas
+    alternate(replicas)
     assert ticket in stored_tickets(cluster)
     status, _ = cluster.say("cluster-rest", f"cek status {ticket}")
     assert ticket in texts(status) and "tidak ditemukan" not in texts(status)
+
+
+def alternate(replicas: list[str]) -> None:
+    """Round robin: with nothing else running, consecutive messages alternate."""
+    assert set(replicas) == {"r1", "r2"}, replicas
+    assert all(a != b for a, b in zip(replicas, replicas[1:], strict=False)), replicas
+
+
+def _settled(count: Callable[[], int], before: int, quiet: float = 1.5,
+             timeout: float = 120) -> None:
+    """Wait for the bot's answer to one message: at least one new reply, then none for
+    `quiet` seconds (a turn may send several messages)."""
+    deadline = time.monotonic() + timeout
+    last, last_change = before, time.monotonic()
+    while time.monotonic() < deadline:
+        now = count()
+        if now != last:
+            last, last_change = now, time.monotonic()
+        if last > before and time.monotonic() - last_change >= quiet:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the bot did not answer")
+
+
+@pytest.mark.slow
+def test_a_report_over_whatsapp_alternates_replicas(cluster: Cluster) -> None:
+    wa_id = "6281298765432"
+    graph = cluster.graph
+
+    def mine() -> list[dict]:
+        return [m for m in graph.sent_messages() if m.get("to") == wa_id]
+
+    def send(item: dict) -> str:
+        before = len(mine())
+        body = dumps(webhook(item, wa_id=wa_id))
+        replica = cluster.post("/webhooks/whatsapp/webhook", body,
+                               {"X-Hub-Signature-256": sign(body)})
+        try:
+            _settled(lambda: len(mine()), before)
+        except AssertionError:
+            raise AssertionError(f"no WhatsApp answer\n{mine()}\n{cluster.log_tail()}") from None
+        return replica
+
+    def press(payload: str) -> dict:
+        return whatsapp_message("interactive", {"type": "button_reply", "button_reply": {
+            "id": payload, "title": payload}}, wa_id=wa_id)
+
+    replicas = [send(whatsapp_text(REPORT_TEXT.format(who="wa"), wa_id=wa_id)),
+                send(press("/affirm")), send(whatsapp_text("lewati", wa_id=wa_id)),
+                send(press("/affirm"))]
+    alternate(replicas)
+    sent = dumps(mine()).decode()
+    tickets = set(TICKET.findall(sent))
+    assert len(tickets) == 1, sent[-1500:]
+    [ticket] = tickets
+    assert ticket in stored_tickets(cluster)
+    # The status check lands on the next replica and finds the report.
+    before = len(mine())
+    send(whatsapp_text(f"cek status {ticket}", wa_id=wa_id))
+    answer = dumps(mine()[before:]).decode()
+    assert ticket in answer and "tidak ditemukan" not in answer, answer
+
+
+@pytest.mark.slow
+def test_a_report_over_telegram_alternates_replicas(cluster: Cluster) -> None:
+    telegram = cluster.telegram
+    user_id = 712345678
+    updates = Updates(user_id=user_id, first_update_id=500_000)
+
+    def mine() -> list[dict]:
+        return [c for c in telegram.calls_to("sendMessage") if int(c["chat_id"]) == user_id]
+
+    def send(update: dict) -> str:
+        before = len(mine())
+        replica = cluster.post("/webhooks/telegram/webhook", dumps(update),
+                               {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+        try:
+            _settled(lambda: len(mine()), before)
+        except AssertionError:
+            raise AssertionError(f"no Telegram answer\n{mine()}\n{cluster.log_tail()}") from None
+        return replica
+
+    def press(payload: str) -> dict:
+        """Press the button with `payload` on the latest keyboard the bot sent."""
+        markups = [c["reply_markup"] for c in mine() if c.get("reply_markup")]
+        assert markups, mine()
+        markup = markups[-1]
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        offered = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+        assert payload in offered, offered
+        return updates.callback(payload, message_markup=markup)
+
+    replicas = [send(updates.text(REPORT_TEXT.format(who="tg")))]
+    replicas.append(send(press("/affirm")))
+    replicas.append(send(updates.text("lewati")))
+    replicas.append(send(press("/affirm")))
+    alternate(replicas)
+    sent = json.dumps([c.get("text", "") for c in mine()], ensure_ascii=False)
+    tickets = set(TICKET.findall(sent))
+    assert len(tickets) == 1, sent[-1500:]
+    [ticket] = tickets
+    assert ticket in stored_tickets(cluster)
+    before = len(mine())
+    send(updates.text(f"cek status {ticket}"))
+    answer = json.dumps(mine()[before:], ensure_ascii=False)
+    assert ticket in answer and "tidak ditemukan" not in answer, answer
 
 
 def run_conversations(cluster: Cluster, prefix: str, count: int,

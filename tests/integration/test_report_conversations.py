@@ -34,6 +34,7 @@ def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
             "DATABASE_URL": f"sqlite:///{work / 'reports.db'}",
             **link_check_env,
             "DAILY_REPORT_CAP": "4",
+            "RATE_LIMIT_BURST": "100",  # one long conversation sends 40 messages
         }
         with running_assistant(trained_model, work, env) as running:
             yield running
@@ -146,3 +147,32 @@ def test_a_link_that_keeps_failing_is_explained_and_continue_is_asked(
         else:
             assert "tidak ada yang dikirim" in texts(replies)
             assert "belum punya laporan" in texts(assistant.say(sender, "laporan saya"))
+
+
+@pytest.mark.slow
+def test_a_long_conversation_still_files_a_report(assistant: Assistant) -> None:
+    """Longer than the tracker store loads in full (bot.tracker_stores.RECENT_TURNS), with
+    the form open across the boundary: the slots and the form carry on."""
+    from bot.tracker_stores import RECENT_TURNS
+
+    sender = "e2e-long-conversation"
+    questions = ["halo", "kapan masa tenang", "apa itu politik uang", "makasih"]
+    for turn in range(RECENT_TURNS + 2):
+        assert texts(assistant.say(sender, questions[turn % len(questions)]))
+    assert "UU PDP" in texts(assistant.say(sender, "saya mau lapor"))
+    assert "tautan" in texts(assistant.say(sender, "/affirm")).lower()
+    replies = assistant.say(sender, "http://web.example.id/hapus/2")
+    assert "Politik uang" in buttons(replies)
+    assistant.say(sender, '/inform{"category": "politik_uang"}')
+    assistant.say(sender, "ada caleg bagi bagi sembako ke warga")
+    # Questions in the middle of the form push its start out of the recent part.
+    for turn in range(RECENT_TURNS):
+        replies = assistant.say(sender, "eh btw masa tenang itu kapan ya")
+        assert "masa tenang" in texts(replies).lower()
+    replies = assistant.say(sender, "kabupaten pekalongan")
+    replies = assistant.say(sender, "kemarin")
+    replies = assistant.say(sender, "lewati")
+    summary = texts(replies)
+    assert "Kabupaten Pekalongan" in summary and "Politik uang" in summary, summary
+    ticket = _ticket(assistant.say(sender, "kirim"))
+    assert ticket in texts(assistant.say(sender, "laporan saya"))

@@ -9,13 +9,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.privacy import ERASURE_SLOT, encrypt_contact
 from bot.settings import PROJECT_ROOT
 from bot.tracker_stores import (
+    RECENT_TURNS,
     ProtectedRedisTrackerStore,
     ProtectedSQLTrackerStore,
     erasure_requested,
@@ -149,3 +160,86 @@ async def test_redis_store_keeps_no_token_and_erases(redis_url: str, domain: Dom
     await store.save(tracker)
     assert store.red.get(store.key_prefix + SENDER) is None
     assert await store.retrieve(SENDER) is None
+
+
+def long_session(domain: Domain, turns: int, middle: type | None = None
+                 ) -> DialogueStateTracker:
+    """A session of `turns` user messages; slots and a form change along the way, and
+    an event of type `middle` sits in the part a partial load skips."""
+    events = [ActionExecuted("action_session_start"), SessionStarted(),
+              SlotSet("consent_given", True), ActionExecuted("action_listen")]
+    for turn in range(turns):
+        events += [user(f"pesan {turn}"), ActionExecuted("utter_faq"),
+                   BotUttered(f"jawaban {turn}")]
+        if turn == 3:
+            events += [ActiveLoop("report_form"), SlotSet("category", "hoaks"),
+                       SlotSet("requested_slot", "region")]
+        if turn == 4:
+            events += [SlotSet("region", "Kota Pekalongan"), SlotSet("category", "sara")]
+        if turn == 1 and middle:
+            events.append(middle())  # made now: a stored session starts at its timestamp
+        events.append(ActionExecuted("action_listen"))
+    return DialogueStateTracker.from_events(SENDER, events, domain.slots)
+
+
+async def rasa_retrieve(store: ProtectedSQLTrackerStore) -> DialogueStateTracker:
+    """The latest session as Rasa's own SQL store loads it: every event."""
+    return await SQLTrackerStore._retrieve(store, SENDER, fetch_events_from_all_sessions=False)
+
+
+def state(tracker: DialogueStateTracker, domain: Domain) -> tuple:
+    """What policies and actions see: slots, the form, the latest turn, recent states."""
+    return (tracker.current_slot_values(), tracker.active_loop, tracker.latest_message.text,
+            tracker.latest_action_name, tracker.past_states(domain)[-6:])
+
+
+async def test_a_long_session_loads_its_recent_part_with_the_same_state(
+        sql_store: ProtectedSQLTrackerStore, domain: Domain) -> None:
+    full = long_session(domain, RECENT_TURNS + 20)
+    await sql_store.save(full)
+    loaded = await sql_store.retrieve(SENDER)
+    assert loaded is not None
+    # Loaded in part: far fewer events, the same state for the policies and actions.
+    assert len(loaded.events) < len(full.events) / 2
+    stored = await sql_store.retrieve_full_tracker(SENDER)
+    assert len(stored.events) == len(full.events)
+    assert state(loaded, domain) == state(stored, domain)
+    # The recent messages, and the one that started the form (its trigger).
+    assert [e.text for e in loaded.events if isinstance(e, UserUttered)] == [
+        "pesan 3"] + [f"pesan {turn}" for turn in range(20, RECENT_TURNS + 20)]
+    # The form's activation keeps its timestamp (the report's idempotency key uses it).
+    [activation] = [e for e in loaded.events if isinstance(e, ActiveLoop)]
+    assert activation.timestamp == next(e for e in full.events
+                                        if isinstance(e, ActiveLoop)).timestamp
+
+    # A new turn appends exactly the new events: nothing lost, nothing twice.
+    new = [user("pesan baru"), ActionExecuted("utter_faq"), BotUttered("jawaban baru"),
+           SlotSet("category", "politik_uang"), ActionExecuted("action_listen")]
+    for event in new:
+        loaded.update(event)
+    await sql_store.save(loaded)
+    await sql_store.save(loaded)  # Rasa may save a tracker twice in one turn
+    stored = await sql_store.retrieve_full_tracker(SENDER)
+    assert [e.as_dict() for e in stored.events] == [scrub(e.as_dict()) for e in
+                                                     list(full.events) + new]
+    again = await sql_store.retrieve(SENDER)
+    assert again.get_slot("category") == "politik_uang"
+    assert again.get_slot("region") == "Kota Pekalongan" and again.active_loop_name == "report_form"
+
+
+@pytest.mark.parametrize("kind", [Restarted, UserUtteranceReverted])
+async def test_a_session_with_a_restart_or_rewind_is_loaded_in_full(
+        tmp_path: Path, domain: Domain, kind: type) -> None:
+    store = make_sql("sqlite", tmp_path, domain, None)
+    await store.save(long_session(domain, RECENT_TURNS + 5, kind))
+    loaded = await store.retrieve(SENDER)
+    assert [e.as_dict() for e in loaded.events] == [e.as_dict() for e in
+                                                    (await rasa_retrieve(store)).events]
+
+
+async def test_a_short_session_is_loaded_in_full(tmp_path: Path, domain: Domain) -> None:
+    store = make_sql("sqlite", tmp_path, domain, None)
+    await store.save(long_session(domain, RECENT_TURNS))
+    loaded = await store.retrieve(SENDER)
+    assert [e.as_dict() for e in loaded.events] == [e.as_dict() for e in
+                                                    (await rasa_retrieve(store)).events]

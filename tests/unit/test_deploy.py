@@ -15,10 +15,11 @@ import yaml
 from bot.settings import PROJECT_ROOT, get_settings
 
 DEPLOY = PROJECT_ROOT / "deploy"
-#: Read by Python, Rasa, TensorFlow, SQLAlchemy or the image's own start command.
+#: Read by Python, Rasa, TensorFlow, OpenMP, SQLAlchemy or the image's own start command.
 RUNTIME = {"ROLE", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONHASHSEED",
            "RASA_TELEMETRY_ENABLED", "SQLALCHEMY_SILENCE_UBER_WARNING", "TF_CPP_MIN_LOG_LEVEL",
-           "SANIC_HOST"}
+           "SANIC_HOST", "OMP_NUM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS",
+           "TF_INTER_OP_PARALLELISM_THREADS"}
 
 
 def code_text() -> str:
