@@ -108,6 +108,9 @@ class Settings:
     orphan_evidence_hours: float
     # Largest evidence file (screenshot, PDF) a channel accepts, in bytes.
     evidence_max_bytes: int
+    # Conversations (tracker events: message texts) idle this many days are deleted
+    # from the tracker store; 0 keeps them. Reports live on in the reports database.
+    tracker_retention_days: int
     # Shared ephemeral state (dedup, choices, rate limits, web sessions) when set;
     # in this process's memory otherwise (bot.ephemeral).
     redis_url: str | None = field(repr=False)
@@ -162,6 +165,7 @@ def get_settings() -> Settings:
         upload_quota_per_hour=_env_int("UPLOAD_QUOTA_PER_HOUR", 20),
         orphan_evidence_hours=_env_float("ORPHAN_EVIDENCE_HOURS", 24.0),
         evidence_max_bytes=_env_positive_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
+        tracker_retention_days=_env_int("TRACKER_RETENTION_DAYS", 30),
         redis_url=_env_text("REDIS_URL"),
         whatsapp_verify_token=_env_text("WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secret=_env_text("WHATSAPP_APP_SECRET"),

@@ -13,6 +13,10 @@ or `bot.tracker_stores.ProtectedRedisTrackerStore`), they behave as Rasa's SQL
   sets the slot `ERASURE_SLOT`. Saving a tracker whose latest turn set it
   deletes every stored event of that conversation, message texts and replies
   with ticket codes included, instead of storing the turn.
+- **Retention.** Conversations idle for `TRACKER_RETENTION_DAYS` (default 30;
+  0 keeps them) are deleted, checked at most hourly by each server as it saves
+  (in a worker thread). Reports and their status stay in the reports database;
+  a conversation is only needed while it goes on.
 - **SQLite** files are created 0600 and written with `secure_delete`, so deleted
   rows are overwritten, not left in free pages of the file.
 - **Constant cost per message** (SQL store). Rasa loads a conversation's whole
@@ -30,10 +34,12 @@ This is a Rasa component module (it imports the Rasa server), loaded only by
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -47,6 +53,7 @@ from sqlalchemy import exc as sa_exc
 from bot.channel_metadata import TRANSIENT_KEYS
 from bot.outage import ride_out
 from bot.privacy import ERASURE_SLOT
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +67,9 @@ STATE_EVENTS = frozenset({"slot", "active_loop", "loop_interrupted", "action_exe
 SKIPPABLE_EVENTS = STATE_EVENTS | {"user", "bot", "action", "user_featurization", "entities"}
 #: Attribute on a tracker loaded in part: how many of its events are already stored.
 LOADED_EVENTS = "_lapor_loaded_events"
+
+#: Seconds between two retention runs of one server.
+RETENTION_INTERVAL = 3600.0
 
 #: Metadata keys never stored (they exist only while a message is handled);
 #: the channel metadata contract (`bot.channel_metadata`) names them.
@@ -96,6 +106,7 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._next_retention = 0.0  # time.monotonic() of the next retention run
         if self.engine.dialect.name != "sqlite":
             # Connections of a restarted server are dead: test each before use.
             url = self.engine.url
@@ -177,6 +188,33 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
         loaded = getattr(tracker, LOADED_EVENTS, None)
         if loaded is not None:  # saved twice: the second time only what came since
             setattr(tracker, LOADED_EVENTS, (len(tracker.events), loaded[1] + len(new_events)))
+        await self._apply_retention()
+
+    async def _apply_retention(self) -> None:
+        """Delete conversations idle past the retention period, at most once an hour."""
+        days = get_settings().tracker_retention_days
+        if days <= 0 or time.monotonic() < self._next_retention:
+            return
+        self._next_retention = time.monotonic() + RETENTION_INTERVAL
+        try:
+            await asyncio.to_thread(self.delete_idle, time.time() - days * 86400.0)
+        except Exception:  # noqa: BLE001 - retried at the next run; never fails a message
+            logger.exception("Tracker retention failed")
+
+    def delete_idle(self, cutoff: float) -> int:
+        """Delete every event of the conversations whose latest event is older than
+        `cutoff` (a Unix time); return how many events went."""
+        with self.session_scope() as session:
+            idle = (session.query(self.SQLEvent.sender_id)
+                    .group_by(self.SQLEvent.sender_id)
+                    .having(sa.func.max(self.SQLEvent.timestamp) < cutoff))
+            deleted = (session.query(self.SQLEvent)
+                       .filter(self.SQLEvent.sender_id.in_(idle.scalar_subquery()))
+                       .delete(synchronize_session=False))
+            session.commit()
+        if deleted:
+            logger.info("Tracker retention: deleted %d events of idle conversations", deleted)
+        return int(deleted)
 
     async def erase(self, sender_id: str) -> int:
         """Delete every stored event of the conversation; return how many."""

@@ -4,6 +4,7 @@ no contact token at rest, and erasure deletes the conversation (issue 12, "Erasu
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.privacy import ERASURE_SLOT, encrypt_contact
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 from bot.tracker_stores import (
     RECENT_TURNS,
     ProtectedRedisTrackerStore,
@@ -243,3 +244,39 @@ async def test_a_short_session_is_loaded_in_full(tmp_path: Path, domain: Domain)
     loaded = await store.retrieve(SENDER)
     assert [e.as_dict() for e in loaded.events] == [e.as_dict() for e in
                                                     (await rasa_retrieve(store)).events]
+
+
+async def test_idle_conversations_are_deleted_after_the_retention_period(
+        sql_store: ProtectedSQLTrackerStore, domain: Domain,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_RETENTION_DAYS", "30")
+    get_settings.cache_clear()
+    month_ago = time.time() - 31 * 86400
+    stale = DialogueStateTracker.from_events(OTHER, [
+        ActionExecuted("action_listen", timestamp=month_ago),
+        UserUttered(SECRET_TEXT, {"name": "inform"}, timestamp=month_ago),
+        ActionExecuted("action_listen", timestamp=month_ago + 60)], domain.slots)
+    # The first save of a server runs the retention: the idle conversation is gone.
+    await sql_store.save(stale)
+    assert await sql_store.retrieve_full_tracker(OTHER) is None
+    # A conversation active today keeps every event.
+    await sql_store.save(conversation(domain))
+    assert sql_store.delete_idle(time.time() - 30 * 86400) == 0
+    assert (await sql_store.retrieve(SENDER)).latest_message.text == SECRET_TEXT
+    # Anything idle longer than the cut-off goes, whatever it holds.
+    assert sql_store.delete_idle(time.time() + 1) == 4
+    get_settings.cache_clear()
+
+
+async def test_retention_zero_keeps_everything(tmp_path: Path, domain: Domain,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_RETENTION_DAYS", "0")
+    get_settings.cache_clear()
+    store = make_sql("sqlite", tmp_path, domain, None)
+    old = time.time() - 400 * 86400
+    await store.save(DialogueStateTracker.from_events(OTHER, [
+        ActionExecuted("action_listen", timestamp=old),
+        UserUttered("lama", {"name": "inform"}, timestamp=old)], domain.slots))
+    await store.save(conversation(domain))
+    assert await store.retrieve(OTHER) is not None
+    get_settings.cache_clear()
