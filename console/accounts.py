@@ -265,37 +265,48 @@ class Accounts:
     # --- login and sessions ----------------------------------------------------
 
     def login(self, name: str, password: str, client: str) -> LoginResult:
-        """Check a password; on success start a session (see the module docstring)."""
+        """Check a password; on success start a session (see the module docstring).
+
+        The argon2 work happens between two short transactions, never while holding
+        the database's write lock.
+        """
         settings = self.settings
-        now = utcnow()
         client_key = client_hash(client)
-        with self.store.write() as session:
-            session.execute(delete(LoginFailure).where(
-                LoginFailure.at < now - settings.client_window))
+        wellformed = (bool(_NAME.match(name or "")) and isinstance(password, str)
+                      and len(password) <= MAX_PASSWORD_CHARS)
+        with self.store.read() as session:
             recent = int(session.scalar(select(func.count(LoginFailure.id)).where(
-                LoginFailure.client_hash == client_key)) or 0)
-            if recent >= settings.client_failures:
-                logger.warning("Console login throttled for a client address")
-                return LoginResult(refused="throttled")
-            row = None
-            if _NAME.match(name or "") and isinstance(password, str) \
-                    and len(password) <= MAX_PASSWORD_CHARS:
-                row = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name)
-                                     .with_for_update())
-            ok = self._verify(row, password)
+                LoginFailure.client_hash == client_key,
+                LoginFailure.at >= utcnow() - settings.client_window)) or 0)
+            stored = session.scalar(select(ConsoleUser.password_hash)
+                                    .where(ConsoleUser.name == name)) if wellformed else None
+        if recent >= settings.client_failures:
+            logger.warning("Console login throttled for a client address")
+            return LoginResult(refused="throttled")
+        ok = self._verify(stored, password)
+        rehash = _hasher.hash(password) if ok and stored and _hasher.check_needs_rehash(
+            stored) else None
+        now = utcnow()
+        with self.store.write() as session:
+            row = session.scalar(select(ConsoleUser).where(ConsoleUser.name == name)
+                                 .with_for_update()) if wellformed else None
+            if row is not None and row.password_hash != stored:
+                ok = False  # the password changed meanwhile: check against the new one
             usable = (row is not None and row.disabled_at is None
                       and (row.locked_until is None or row.locked_until <= now))
             if ok and usable and row is not None:
                 row.failed_logins = 0
                 row.locked_until = None
-                if _hasher.check_needs_rehash(row.password_hash):
-                    row.password_hash = _hasher.hash(password)
+                if rehash:
+                    row.password_hash = rehash
                 session_id = secrets.token_urlsafe(32)
                 csrf = secrets.token_urlsafe(32)
                 session.add(ConsoleSession(id_sha256=_sha256(session_id), user_id=row.id,
                                            csrf_token=csrf, created_at=now, last_seen_at=now))
                 audit.record(session, row.name, "login", f"user:{row.name}")
                 return LoginResult(_reviewer(row), session_id, csrf)
+            session.execute(delete(LoginFailure).where(
+                LoginFailure.at < now - settings.client_window))
             session.add(LoginFailure(client_hash=client_key, at=now))
             if row is not None and usable:
                 row.failed_logins += 1
@@ -307,9 +318,9 @@ class Accounts:
             return LoginResult(refused="invalid")
 
     @staticmethod
-    def _verify(row: ConsoleUser | None, password: str) -> bool:
+    def _verify(stored_hash: str | None, password: str) -> bool:
         try:
-            return _hasher.verify(row.password_hash if row is not None else _dummy_hash(),
+            return _hasher.verify(stored_hash or _dummy_hash(),
                                   password if isinstance(password, str) else "")
         except (VerificationError, InvalidHashError):
             return False

@@ -69,6 +69,11 @@ async def security_headers(request: web.Request, handler: Callable[[web.Request]
     return response
 
 
+async def favicon(_request: web.Request) -> web.Response:
+    """GET /favicon.ico: nothing (browsers ask for it on every page)."""
+    return web.Response(status=204)
+
+
 async def health(_request: web.Request) -> web.Response:
     """GET /healthz: the process answers (no database access, nothing personal)."""
     return web.json_response({"status": "ok"})
@@ -125,6 +130,7 @@ def make_app(store: ConsoleStore | None = None, settings: ConsoleSettings | None
     app[CHECKER_FACTORY] = checker_factory
     app[TODAY] = today
     app.router.add_get("/healthz", health)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/login", auth.login_page)
     app.router.add_post("/login", auth.login)
     app.router.add_post("/logout", auth.logout)

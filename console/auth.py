@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "lapor_console"
 LOGIN_CSRF_COOKIE = "lapor_console_login"
 #: Paths reachable without logging in.
-PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -94,9 +94,18 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     return await handler(request)
 
 
+def _login_token(request: web.Request) -> str:
+    """The login form's token: the browser's current one (several tabs, or a favicon
+    request redirected here, must not invalidate an open form), else a new one."""
+    current = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if len(current) == 43 and all(c.isalnum() or c in "-_" for c in current):
+        return current
+    return secrets.token_urlsafe(32)
+
+
 async def login_page(request: web.Request) -> web.StreamResponse:
-    """GET /login: the form, with a fresh login CSRF token in a cookie and the form."""
-    token = secrets.token_urlsafe(32)
+    """GET /login: the form, with the login CSRF token in a cookie and in the form."""
+    token = _login_token(request)
     notice = message("session_expired") if request.query.get("habis") else None
     response = render(request, "login.html", login_csrf=token, error=None, notice=notice,
                       name="")
@@ -115,7 +124,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     accounts = request.app[ACCOUNTS]
     result = await asyncio.to_thread(accounts.login, name, password, client_address(request))
     if result.reviewer is None or result.session_id is None:
-        token = secrets.token_urlsafe(32)
+        token = _login_token(request)
         status = 429 if result.refused == "throttled" else 401
         response = render(request, "login.html", status=status, login_csrf=token,
                           error=message("login_" + (result.refused or "invalid")),

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.categories import label_for
 from bot.dates import WIB
@@ -108,10 +108,11 @@ def search_condition(q: str) -> Any:
     """Reports whose ticket code is `q`, or one of whose links contains `q`."""
     text = q.strip()[:MAX_SEARCH_CHARS]
     code = normalize_ticket_code(text)
-    link_match = select(ReportLink.id).where(
-        ReportLink.report_id == Report.id,
-        or_(ReportLink.original_url.contains(text, autoescape=True),
-            ReportLink.canonical_url.contains(text, autoescape=True))).exists()
+    link = aliased(ReportLink)  # the queue's query has report_links in its FROM too
+    link_match = select(link.id).where(
+        link.report_id == Report.id,
+        or_(link.original_url.contains(text, autoescape=True),
+            link.canonical_url.contains(text, autoescape=True))).correlate(Report).exists()
     return or_(Report.ticket_code == code, link_match) if code else link_match
 
 

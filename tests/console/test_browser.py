@@ -22,7 +22,7 @@ async def test_a_reviewer_decides_a_case_in_chromium(console: Console, tmp_path:
             await page.fill("input[name=name]", "pengawas.jateng")
             await page.fill("input[name=password]", PASSWORD)
             await page.submit("form[action='/login']")
-            assert (await page.url()).endswith("/antrian")
+            assert (await page.url()).endswith("/antrian"), await page.text()
             assert code in await page.text()
 
             await page.goto(f"{console.url}/kasus/{case_id}")

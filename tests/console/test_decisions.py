@@ -127,3 +127,27 @@ def test_queue_is_sorted_by_deadline_reporters_and_age(store: ConsoleStore) -> N
         assert [i.tickets for i in by_code] == [[late]]
         assert queries.queue(session, KOORDINATOR,
                              queries.QueueFilters(region="11", category="sara"), TODAY) == []
+
+
+def test_every_category_cites_a_legal_basis_and_every_error_has_a_message() -> None:
+    from bot.categories import categories
+    from console.messages import known_codes
+
+    assert all(category.legal_basis for category in categories())
+    codes = {
+        # bot/decisions.py and console/store.py
+        "note_required", "note_too_long", "destination_required", "unknown_destination",
+        "destination_not_allowed", "unknown_outcome", "outcome_not_allowed",
+        "no_takedown_evidence", "transition_not_allowed", "case_outside_regions",
+        # console/accounts.py
+        "bad_name", "bad_role", "bad_region", "region_required", "region_not_for_role",
+        "password_too_short", "password_too_long", "name_taken", "unknown_user", "disabled",
+        # console/casework.py and console/referrals.py
+        "note_empty", "reason_too_short", "reason_too_long", "unknown_platform",
+        "unknown_batch", "empty", "too_many", "wrong_platform", "already_referred",
+        "already_sent", "reference_required", "reference_too_long",
+        # the web layer
+        "login_invalid", "login_throttled", "session_expired", "csrf_failed", "forbidden",
+        "not_found", "unauthorized", "bad_request", "bad_filter",
+    }
+    assert codes <= known_codes(), sorted(codes - known_codes())

@@ -74,10 +74,15 @@ async def test_session_cookie_flags(console: Console, store: ConsoleStore) -> No
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain HTTP on loopback
 
+    # CONSOLE_SECURE_COOKIES=1: every cookie is Secure (so a plain-HTTP client keeps none).
     secure = await served(store, ConsoleSettings(notify_worker=False, secure_cookies=True))
     try:
+        page = await secure.get("/login")
+        cookie = page.headers["Set-Cookie"]
+        assert cookie.startswith("lapor_console_login=") and "Secure" in cookie
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         status, _, _ = await post_login(secure, "kora", PASSWORD)
-        assert status == 303
+        assert status == 403  # the login token cookie never came back over plain HTTP
     finally:
         await secure.close()
 
