@@ -109,7 +109,8 @@ def case_for(store: ConsoleStore, reviewer: Reviewer, case_id: int, audit_view: 
     for report in body["reports"]:
         report["notifications"] = states.get(report["ticket_code"], [])
     if audit_view:
-        store.audit(reviewer.name, "case.view", f"case:{case_id}")
+        store.audit(reviewer.name, "case.view", f"case:{case_id}",
+                    tickets=[r["ticket_code"] for r in body["reports"]])
     return body
 
 

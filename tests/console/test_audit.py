@@ -36,6 +36,7 @@ async def test_views_decisions_and_exports_are_audited(console: Console) -> None
     ]
     assert json.loads(rows[2][3]) == {"new": "diproses", "note": False, "old": "baru"}
     assert json.loads(rows[3][3])["tickets"] == [code]
+    assert json.loads(rows[1][3]) == {"tickets": [code]}
     # Admins read it in a page; nobody else may.
     await console.login("kora")
     assert (await console.client.get("/admin/audit")).status == 403

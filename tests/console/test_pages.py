@@ -175,6 +175,10 @@ async def test_dashboard_and_its_csv(console: Console) -> None:
     assert (await console.client.get("/dasbor.csv?dari=bukan-tanggal")).status == 400
     assert sql(console.store, "SELECT action FROM audit_log WHERE action = 'dashboard.export'"
                ) == [("dashboard.export",)]
+    await console.login("pengawas.jateng")
+    page = await console.client.get("/dasbor")
+    assert page.status == 200 and "dasbor.csv" not in await page.text()
+    assert (await console.client.get("/dasbor.csv")).status == 403  # exports: koordinator
 
 
 async def test_admin_manages_accounts(console: Console, tmp_path: Path) -> None:
