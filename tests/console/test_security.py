@@ -266,3 +266,17 @@ async def test_python_m_console_listens_on_loopback_only(tmp_path) -> None:  # n
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+async def test_logout_ends_the_session_everywhere(console: Console) -> None:
+    token = await console.login("kora")
+    cookie = console.client.session.cookie_jar.filter_cookies(console.client.make_url("/"))
+    session_id = cookie["lapor_console"].value
+    response = await console.client.post("/logout", data={"csrf_token": token},
+                                         allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/login"
+    assert sql(console.store, "SELECT count(*) FROM console_sessions") == [(0,)]
+    # The old cookie value (say, copied from another browser) no longer works.
+    replay = await console.client.get("/antrian", allow_redirects=False,
+                                      cookies={"lapor_console": session_id})
+    assert replay.status == 303
