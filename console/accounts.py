@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.privacy import attest_sender
@@ -244,23 +244,30 @@ class Accounts:
         return token
 
     def reviewer_for_token(self, token: str) -> Reviewer | None:
-        """The enabled account owning a valid, unrevoked token; None otherwise."""
+        """The enabled account owning a valid, unrevoked token; None otherwise.
+
+        Read-only unless the token's last use must be recorded (at most every
+        SEEN_RESOLUTION), so API reads do not queue for SQLite's write lock.
+        """
         if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         digest = _sha256(token)
-        with self.store.write() as session:
+        with self.store.read() as session:
             found = session.execute(
-                select(ApiToken, ConsoleUser).join(ConsoleUser, ConsoleUser.id == ApiToken.user_id)
+                select(ApiToken.id, ApiToken.last_used_at, ConsoleUser)
+                .join(ConsoleUser, ConsoleUser.id == ApiToken.user_id)
                 .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None),
                        ConsoleUser.disabled_at.is_(None))
             ).first()
-            if found is None:
-                return None
-            token_row, user = found
-            now = utcnow()
-            if token_row.last_used_at is None or now - token_row.last_used_at > SEEN_RESOLUTION:
-                token_row.last_used_at = now
-            return _reviewer(user)
+        if found is None:
+            return None
+        token_id, last_used, user = found
+        now = utcnow()
+        if last_used is None or now - last_used > SEEN_RESOLUTION:
+            with self.store.write() as session:
+                session.execute(update(ApiToken).where(ApiToken.id == token_id)
+                                .values(last_used_at=now))
+        return _reviewer(user)
 
     # --- login and sessions ----------------------------------------------------
 
@@ -329,30 +336,36 @@ class Accounts:
         """The live session for a cookie value (touching its last-seen time), or None.
 
         Sessions past the idle timeout or the lifetime, and sessions of disabled
-        accounts, are deleted and give None.
+        accounts, are deleted and give None. Read-only unless the session must be
+        deleted or its last-seen time moved on (at most every SEEN_RESOLUTION).
         """
         if not session_id or len(session_id) > 100:
             return None
         now = utcnow()
         digest = _sha256(session_id)
-        with self.store.write() as session:
+        with self.store.read() as session:
             found = session.execute(
-                select(ConsoleSession, ConsoleUser)
+                select(ConsoleSession.last_seen_at, ConsoleSession.created_at,
+                       ConsoleSession.csrf_token, ConsoleUser)
                 .join(ConsoleUser, ConsoleUser.id == ConsoleSession.user_id)
                 .where(ConsoleSession.id_sha256 == digest)
             ).first()
-            if found is None:
-                return None
-            row, user = found
-            expired = (now - row.last_seen_at > self.settings.idle_timeout
-                       or now - row.created_at > self.settings.session_lifetime
-                       or user.disabled_at is not None)
-            if expired:
-                session.delete(row)
-                return None
-            if now - row.last_seen_at > SEEN_RESOLUTION:
-                row.last_seen_at = now
-            return SessionInfo(_reviewer(user), row.csrf_token)
+        if found is None:
+            return None
+        last_seen, created, csrf, user = found
+        expired = (now - last_seen > self.settings.idle_timeout
+                   or now - created > self.settings.session_lifetime
+                   or user.disabled_at is not None)
+        if expired or now - last_seen > SEEN_RESOLUTION:
+            with self.store.write() as session:
+                if expired:
+                    session.execute(delete(ConsoleSession)
+                                    .where(ConsoleSession.id_sha256 == digest))
+                else:
+                    session.execute(update(ConsoleSession)
+                                    .where(ConsoleSession.id_sha256 == digest)
+                                    .values(last_seen_at=now))
+        return None if expired else SessionInfo(_reviewer(user), csrf)
 
     def logout(self, session_id: str | None, actor: str | None = None) -> None:
         """End a session (nothing happens for an unknown one)."""

@@ -280,3 +280,20 @@ async def test_logout_ends_the_session_everywhere(console: Console) -> None:
     replay = await console.client.get("/antrian", allow_redirects=False,
                                       cookies={"lapor_console": session_id})
     assert replay.status == 303
+
+
+async def test_a_session_works_on_another_console_replica(console: Console,
+                                                          database_url: str) -> None:
+    token = await console.login("kora")
+    cookie = console.client.session.cookie_jar.filter_cookies(console.client.make_url("/"))
+    session_id = cookie["lapor_console"].value
+    # A second console process on the same database (its own store and engine).
+    other_store = ConsoleStore(database_url)
+    other = await served(other_store, ConsoleSettings(notify_worker=False))
+    try:
+        page = await other.get("/antrian", cookies={"lapor_console": session_id},
+                               allow_redirects=False)
+        assert page.status == 200 and csrf_from(await page.text()) == token
+    finally:
+        await other.close()
+        other_store.dispose()
