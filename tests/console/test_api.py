@@ -185,5 +185,12 @@ async def test_referral_csv(console: Console) -> None:
     assert "Pasal 280" in row["legal_basis"]
     assert row["ticket_codes"] == tiktok and "hoaks" in row["reason"]
     assert "+62" not in await response.text() and "psn_" not in await response.text()
+    response = await console.client.get("/api/referrals/youtube.json",
+                                        headers=console.auth("kora"))
+    document = await response.json(content_type=None)
+    assert document["platform"] == "youtube" and document["batch_id"] is None
+    assert [item["platform_post_id"] for item in document["items"]] == ["abcdefghijk"]
+    assert "Pasal 28 ayat (2)" in document["items"][0]["legal_basis"]  # SARA
     audit = sql(store, "SELECT actor, action, target FROM audit_log WHERE action LIKE 'referral%'")
-    assert audit == [("kora", "referral.export", "platform:tiktok")]
+    assert audit == [("kora", "referral.export", "platform:tiktok"),
+                     ("kora", "referral.export", "platform:youtube")]

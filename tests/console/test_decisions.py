@@ -10,9 +10,10 @@ from bot.decisions import DecisionError, check_decision, decision_lists, referra
 from bot.store.types import CaseNotFound, InvalidTransition
 from bot.urls import PLATFORM_HOSTS
 from console import queries
+from console.accounts import Accounts
 from console.scope import Reviewer, valid_region_codes
 from console.store import ConsoleStore
-from tests.console.conftest import TODAY, case_of, file_report, sql
+from tests.console.conftest import PASSWORD, TODAY, case_of, file_report, sql
 
 KOORDINATOR = Reviewer(1, "kora", "koordinator")
 JATENG = Reviewer(2, "pengawas.jateng", "pengawas", ("33",))
@@ -151,3 +152,26 @@ def test_every_category_cites_a_legal_basis_and_every_error_has_a_message() -> N
         "not_found", "unauthorized", "bad_request", "bad_filter",
     }
     assert codes <= known_codes(), sorted(codes - known_codes())
+
+
+def test_queue_filters_by_platform_date_and_assignee(store: ConsoleStore) -> None:
+    from console import casework
+
+    video = file_report(store, "https://www.tiktok.com/@a/video/1")
+    post = file_report(store, "https://x.com/a/status/2")
+    casework.assign(store, KOORDINATOR, case_of(store, post), None)  # nothing to take away
+    Accounts(store).create_user("pengawas.jateng", "pengawas", ["33"], PASSWORD)
+    casework.assign(store, KOORDINATOR, case_of(store, video), "pengawas.jateng")
+
+    def cases(**filters: object) -> list[int]:
+        with store.read() as session:
+            return [i.case_id for i in queries.queue(session, KOORDINATOR,
+                                                     queries.QueueFilters(**filters), TODAY)]
+
+    assert cases(platform="x") == [case_of(store, post)]
+    assert cases(assignee="-") == [case_of(store, post)]
+    assert cases(assignee="pengawas.jateng") == [case_of(store, video)]
+    assert sorted(cases(date_from=TODAY, date_to=TODAY)) == sorted(
+        [case_of(store, video), case_of(store, post)])
+    assert cases(date_from=TODAY + timedelta(days=1)) == []
+    assert cases(date_to=TODAY - timedelta(days=1)) == []
