@@ -89,7 +89,7 @@ bench-load: $(STAMP) $(MODEL) ## Throughput and latency under load, side by side
 	$(BIN)/python scripts/bench_load.py
 
 lint: $(STAMP) ## Lint Python code with ruff
-	$(BIN)/ruff check bot actions channels tests scripts
+	$(BIN)/ruff check bot actions channels console tests scripts
 
 lock: $(STAMP) ## Re-resolve requirements.in into requirements.lock
 	rm -rf /tmp/lock-venv && "$$(scripts/find_python.sh)" -m venv /tmp/lock-venv

@@ -30,6 +30,8 @@ class Category:
     label: str
     keywords: tuple[str, ...]
     button: str = ""
+    # The articles a takedown referral cites (reviewers' console).
+    legal_basis: str = ""
 
     @property
     def button_title(self) -> str:
@@ -44,7 +46,8 @@ def _category(entry: Any, where: str) -> Category:
     label = str(required(entry, "label", where))
     button = str(entry.get("button") or "")
     category = Category(value, label, phrase_list(entry.get("keywords") or [],
-                                                   f"{where}.keywords"), button)
+                                                   f"{where}.keywords"), button,
+                        str(entry.get("legal_basis") or ""))
     if not re.fullmatch(r"[a-z_]+", value):
         raise WordListError(f"{where}: value {value!r} must be lower_case_with_underscores")
     if len(category.button_title) > MAX_BUTTON_TITLE:

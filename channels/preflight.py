@@ -8,7 +8,11 @@ Production (`LAPOR_ENV=production`) needs:
 - `PSEUDONYM_KEY` and `CONTACT_ENCRYPTION_KEY` set (the second a valid Fernet
   key list): generated development keys are never used in production;
 - every channel listed in credentials.yml either fully configured or not at all
-  (a WhatsApp app secret without its access token is a mistake, not a choice).
+  (a WhatsApp app secret without its access token is a mistake, not a choice);
+- the reviewers' console (`make run` starts it) served over HTTPS when CONSOLE_HOST
+  opens it beyond loopback (CONSOLE_SECURE_COOKIES=1, so session cookies are Secure).
+A malformed CONSOLE_* variable, or CONSOLE_PORT equal to RASA_PORT or ACTION_PORT, is
+reported in every environment (and stops production).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from cryptography.fernet import Fernet
 from bot.settings import PROJECT_ROOT, get_settings
 from channels.telegram import ENV_SECRET, ENV_TOKEN
 from channels.whatsapp import REQUIRED_ENV as WHATSAPP_ENV
+from console.config import ConsoleSettings
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 #: Environment variables each configurable channel needs, by credentials.yml key.
 CHANNEL_ENV: dict[str, tuple[str, ...]] = {
@@ -70,9 +77,28 @@ def missing_secrets(environ: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def console_problems(environ: Mapping[str, str], production: bool) -> list[str]:
+    """One line per problem with the reviewers' console's configuration."""
+    try:
+        settings = ConsoleSettings.from_env(dict(environ))
+    except ValueError as error:
+        return [f"console: {error}"]
+    lines = []
+    others = {name: (environ.get(name) or default).strip()
+              for name, default in (("RASA_PORT", "5005"), ("ACTION_PORT", "5055"))}
+    for name, value in others.items():
+        if value == str(settings.port):
+            lines.append(f"CONSOLE_PORT {settings.port} is also {name}")
+    if production and settings.host not in LOOPBACK_HOSTS and not settings.secure_cookies:
+        lines.append("CONSOLE_HOST opens the console beyond loopback: serve it over HTTPS "
+                     "and set CONSOLE_SECURE_COOKIES=1")
+    return lines
+
+
 def problems(credentials: Path, environ: Mapping[str, str], production: bool) -> list[str]:
     """What stops a production start (or, in development, what deserves a warning)."""
     lines = half_configured(listed_channels(credentials), environ)
+    lines += console_problems(environ, production)
     if production:
         lines += missing_secrets(environ)
     return lines

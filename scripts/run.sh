@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the action server and the Rasa server together; Ctrl-C stops both.
+# Start the action server, the Rasa server and the reviewers' console together;
+# Ctrl-C stops all three.
 # Expects `make setup` and `make train` to have run (the Makefile does that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,10 @@ ACTION_PORT="${ACTION_PORT:-5055}"
 # the action server is only ever reached by Rasa, so it stays on loopback.
 RASA_HOST="${RASA_HOST:-127.0.0.1}"
 ACTION_HOST="${ACTION_HOST:-127.0.0.1}"
+# The reviewers' console (and the reporters' notification worker) likewise stays
+# on loopback unless CONSOLE_HOST opens it to a TLS proxy (console/config.py).
+export CONSOLE_PORT="${CONSOLE_PORT:-5080}"
+export CONSOLE_HOST="${CONSOLE_HOST:-127.0.0.1}"
 # CORS for Rasa's HTTP routes: none by default (the widget is served by Rasa
 # itself); RASA_CORS lists the origins that may embed it from elsewhere.
 RASA_CORS="${RASA_CORS:-}"
@@ -48,10 +53,13 @@ cors=()
 "$BIN/rasa" run --model "$MODEL" --interface "$RASA_HOST" --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml "${cors[@]}" &
 pids+=($!)
+"$BIN/python" -m console &
+pids+=($!)
 
-# Wait until both answer, then say where to chat.
+# Wait until all three answer, then say where to chat and to review.
 "$BIN/python" -m bot.wait_ready \
-  "http://127.0.0.1:${ACTION_PORT}/health" "http://127.0.0.1:${RASA_PORT}/" --timeout 180
+  "http://127.0.0.1:${ACTION_PORT}/health" "http://127.0.0.1:${RASA_PORT}/" \
+  "http://127.0.0.1:${CONSOLE_PORT}/healthz" --timeout 180
 cat <<MSG
 
   The assistant is running (Rasa on ${RASA_HOST}, the action server on ${ACTION_HOST}).
@@ -59,10 +67,12 @@ cat <<MSG
   REST webhook:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
                    -H 'Content-Type: application/json' -d '{"sender":"demo","message":"halo"}'
   Action server: http://127.0.0.1:${ACTION_PORT}/health
+  Reviewers' console: http://127.0.0.1:${CONSOLE_PORT}/  (first account:
+    .venv/bin/lapor-admin user add NAME --role koordinator --password-stdin)
   WhatsApp and Telegram answer when their variables are set (docs/channels.md).
-  Press Ctrl-C to stop both.
+  Press Ctrl-C to stop everything.
 
 MSG
 wait -n "${pids[@]}"
-echo "run: a server exited; stopping the other" >&2
+echo "run: a server exited; stopping the others" >&2
 exit 1

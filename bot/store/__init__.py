@@ -7,6 +7,7 @@ The public API for actions, channels and reviewer tools::
     store.get_status(code, sender_key)                   # -> ReportStatus | None
     store.list_reports(sender_key, limit=10)             # -> list[ReportStatus]
     store.update_status(code, "diproses", "petugas-1", note="...")  # -> StatusUpdate
+    store.update_case_status(case_id, "diteruskan", "petugas-1", destination="tiktok")
     store.record_consent(sender_key, channel, contact=None); store.has_consent(sender_key)
     store.erase_reporter(sender_key)                     # -> reports anonymised
 """
@@ -17,6 +18,7 @@ from bot.store.tickets import find_ticket_codes, new_ticket_code, normalize_tick
 from bot.store.types import (
     ALLOWED_TRANSITIONS,
     STATUSES,
+    CaseNotFound,
     DailyCapExceeded,
     FiledReport,
     IdempotencyConflict,
@@ -31,8 +33,9 @@ from bot.store.types import (
 )
 
 __all__ = [
-    "ALLOWED_TRANSITIONS", "CAP_WINDOW", "STATUSES", "DailyCapExceeded", "FiledReport",
-    "IdempotencyConflict", "InvalidTransition", "NewEvidence", "NewReport", "NewReportLink",
-    "ReportNotFound", "ReportStatus", "ReportStore", "StatusUpdate", "StoreError",
+    "ALLOWED_TRANSITIONS", "CAP_WINDOW", "STATUSES", "CaseNotFound", "DailyCapExceeded",
+    "FiledReport", "IdempotencyConflict", "InvalidTransition", "NewEvidence", "NewReport",
+    "NewReportLink", "ReportNotFound", "ReportStatus", "ReportStore", "StatusUpdate",
+    "StoreError",
     "find_ticket_codes", "make_engine", "migrate", "new_ticket_code", "normalize_ticket_code",
 ]

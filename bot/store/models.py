@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     CheckConstraint,
     Column,
@@ -26,12 +27,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-from bot.store.types import INITIAL_STATUS, STATUSES
+from bot.store.types import CONSOLE_ROLES, INITIAL_STATUS, STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ URL_LENGTH = 2048
 KEY_LENGTH = 64
 CHANNEL_LENGTH = 32
 STATUS_LENGTH = 16
+DECISION_LENGTH = 40
+USER_NAME_LENGTH = 64
 _STATUS_SQL = "(" + ", ".join(f"'{status}'" for status in STATUSES) + ")"
 
 
@@ -203,12 +207,184 @@ class StatusChange(Base):
     note = Column(Text, nullable=True)
     changed_by = Column(String(100), nullable=False)
     changed_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    # Where a report was forwarded ("diteruskan") and how it ended ("selesai"):
+    # values of bot/resources/decisions.yml, checked by bot.decisions.
+    destination = Column(String(DECISION_LENGTH), nullable=True)
+    outcome = Column(String(DECISION_LENGTH), nullable=True)
     report = relationship("Report", back_populates="changes")
 
     __table_args__ = (CheckConstraint(f"new_status IN {_STATUS_SQL}", name="new_status_known"),)
 
 
+
+# --- Reviewers' console (console/) ------------------------------------------------
+#
+# Accounts, API tokens and sessions of Bawaslu staff, the append-only audit log,
+# case assignment and notes, link re-checks and takedown referral batches. Sessions
+# live here (not in one process's memory) so that several console replicas share them.
+
+_ROLE_SQL = "(" + ", ".join(f"'{role}'" for role in CONSOLE_ROLES) + ")"
+
+
+class ConsoleUser(Base):
+    """A reviewer account: role, regions (for pengawas), argon2 password hash, lockout."""
+
+    __tablename__ = "console_users"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(USER_NAME_LENGTH), nullable=False)
+    role = Column(String(16), nullable=False)
+    # Space-separated province ("33") or kabupaten/kota ("33.75") codes; "" for none.
+    region_codes = Column(String(1000), nullable=False, default="")
+    password_hash = Column(String(255), nullable=False)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime(), nullable=True)
+    disabled_at = Column(UTCDateTime(), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("name"),
+        CheckConstraint(f"role IN {_ROLE_SQL}", name="role_known"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
+    )
+
+
+class ApiToken(Base):
+    """A bearer token of the JSON API; only its SHA-256 is stored (shown once at creation)."""
+
+    __tablename__ = "console_api_tokens"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("console_users.id", ondelete="CASCADE"),
+                     nullable=False, index=True)
+    token_sha256 = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    last_used_at = Column(UTCDateTime(), nullable=True)
+    revoked_at = Column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (UniqueConstraint("token_sha256"),)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the SHA-256 of the cookie's random id, its CSRF token, activity."""
+
+    __tablename__ = "console_sessions"
+    id_sha256 = Column(String(64), primary_key=True)
+    user_id = Column(Integer, ForeignKey("console_users.id", ondelete="CASCADE"),
+                     nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    last_seen_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed login from one client (a keyed hash of its address), for throttling."""
+
+    __tablename__ = "console_login_failures"
+    id = Column(Integer, primary_key=True)
+    client_hash = Column(String(64), nullable=False)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_console_login_failures_client_hash_at", "client_hash", "at"),)
+
+
+class AuditEntry(Base):
+    """Who viewed, exported, decided or revealed what, when. Append-only: database
+    triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL); no code edits it.
+    `detail` is a JSON object and never holds contact data."""
+
+    __tablename__ = "audit_log"
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    actor = Column(String(USER_NAME_LENGTH), nullable=False)
+    action = Column(String(40), nullable=False)
+    target = Column(String(200), nullable=True)
+    detail = Column(Text, nullable=False, default="{}")
+
+
+#: The statements making audit_log append-only, per dialect; the migration runs the
+#: same ones, and `create_all` (tests' reference schemas) gets them through events.
+AUDIT_LOG_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ),
+}
+for _dialect, _statements in AUDIT_LOG_TRIGGERS.items():
+    for _statement in _statements:
+        event.listen(AuditEntry.__table__, "after_create",
+                     DDL(_statement).execute_if(dialect=_dialect))
+
+
+class CaseAssignment(Base):
+    """The reviewer a koordinator gave a case to (one at a time)."""
+
+    __tablename__ = "case_assignments"
+    case_id = Column(Integer, ForeignKey("cases.id"), primary_key=True)
+    user_id = Column(Integer, ForeignKey("console_users.id"), nullable=False, index=True)
+    assigned_by = Column(String(USER_NAME_LENGTH), nullable=False)
+    assigned_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class CaseNote(Base):
+    """A reviewer's working note on a case (internal, never sent to reporters)."""
+
+    __tablename__ = "case_notes"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    author = Column(String(USER_NAME_LENGTH), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class LinkCheck(Base):
+    """A re-check of a case's link asked for by a reviewer (the filing-time check stays
+    on report_links); a link found gone is the evidence for "konten diturunkan"."""
+
+    __tablename__ = "case_link_checks"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    url = Column(String(URL_LENGTH), nullable=False)
+    check_status = Column(String(32), nullable=False)
+    http_status = Column(Integer, nullable=True)
+    page_title = Column(String(300), nullable=True)
+    checked_by = Column(String(USER_NAME_LENGTH), nullable=False)
+    checked_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class ReferralBatch(Base):
+    """A takedown request to one platform: which cases, when sent, the platform's reference."""
+
+    __tablename__ = "referral_batches"
+    id = Column(Integer, primary_key=True)
+    platform = Column(String(32), nullable=False)
+    created_by = Column(String(USER_NAME_LENGTH), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    sent_at = Column(UTCDateTime(), nullable=True)
+    platform_reference = Column(String(200), nullable=True)
+
+
+class ReferralCase(Base):
+    """A case in a referral batch."""
+
+    __tablename__ = "referral_batch_cases"
+    batch_id = Column(Integer, ForeignKey("referral_batches.id", ondelete="CASCADE"),
+                      primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), primary_key=True, index=True)
+
+
 __all__ = [
-    "Base", "Case", "Evidence", "NAMING_CONVENTION", "Report", "ReportLink", "Reporter",
-    "StatusChange", "UTCDateTime", "utcnow",
+    "ApiToken", "AuditEntry", "AUDIT_LOG_TRIGGERS", "Base", "Case", "CaseAssignment", "CaseNote",
+    "ConsoleSession", "ConsoleUser", "Evidence", "LinkCheck", "LoginFailure", "NAMING_CONVENTION",
+    "ReferralBatch", "ReferralCase", "Report", "ReportLink", "Reporter", "StatusChange",
+    "UTCDateTime", "utcnow",
 ]

@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.decisions import check_values
 from bot.privacy import decrypt_contact, encrypt_contact
 from bot.settings import get_settings
 from bot.store.db import make_engine, make_session_factory, migrate, writer
@@ -58,6 +59,7 @@ from bot.store.types import (
     INITIAL_STATUS,
     STATUSES,
     SYSTEM_ACTOR,
+    CaseNotFound,
     DailyCapExceeded,
     FiledReport,
     IdempotencyConflict,
@@ -116,6 +118,11 @@ def _validate(report: NewReport) -> None:
             raise ValueError("evidence sha256 must be a 64-character hex digest")
         if item.size_bytes < 0:
             raise ValueError("evidence size_bytes must not be negative")
+
+
+def _clean_note(note: str | None) -> str | None:
+    """A reviewer's note without surrounding blanks; None when empty."""
+    return note.strip() if note and note.strip() else None
 
 
 def _retryable(exc: OperationalError) -> bool:
@@ -441,12 +448,16 @@ class ReportStore:
         return [ReportStatus(*row) for row in rows]
 
     def update_status(self, ticket_code: str, new_status: str, changed_by: str,
-                      note: str | None = None) -> StatusUpdate:
+                      note: str | None = None, destination: str | None = None,
+                      outcome: str | None = None) -> StatusUpdate:
         """A reviewer's status change, validated against ALLOWED_TRANSITIONS and audited.
 
-        Returns what is needed to notify the reporter (channel, sender key, and
-        the contact, decrypted only by `StatusUpdate.decrypt_contact()`). Raises
-        ReportNotFound, InvalidTransition, or ValueError for a missing reviewer.
+        `destination` (where a report is forwarded) and `outcome` (how it ended) are
+        values of bot/resources/decisions.yml (`bot.decisions.check_values`). Returns
+        what is needed to notify the reporter (channel, sender key, and the contact,
+        decrypted only by `StatusUpdate.decrypt_contact()`). Raises ReportNotFound,
+        InvalidTransition, DecisionError (a ValueError) for a destination or outcome
+        that does not fit, or ValueError for a missing reviewer.
         """
         _check_length("changed_by", changed_by, 100, required=True)
         if new_status not in STATUSES:
@@ -454,30 +465,93 @@ class ReportStore:
         code = normalize_ticket_code(ticket_code)
         if code is None:
             raise ReportNotFound(ticket_code)
-        note = note.strip() if note and note.strip() else None
+        note = _clean_note(note)
+        check_values(new_status, destination, outcome)
         with self._write() as session:
-            row = session.scalar(select(Report).where(Report.ticket_code == code)
-                                 .with_for_update())
-            if row is None:
-                raise ReportNotFound(code)
-            old = row.status
-            if new_status not in ALLOWED_TRANSITIONS.get(old, frozenset()):
-                raise InvalidTransition(old, new_status)
-            now = utcnow()
-            row.status = new_status
-            row.updated_at = now
-            session.add(StatusChange(report_id=row.id, old_status=old, new_status=new_status,
-                                     note=note, changed_by=changed_by, changed_at=now))
-            contact = None
-            if row.reporter_key is not None:
-                contact = session.scalar(select(Reporter.contact_encrypted)
-                                         .where(Reporter.sender_key == row.reporter_key))
-            result = StatusUpdate(
-                ticket_code=row.ticket_code, old_status=old, new_status=new_status,
-                changed_at=now, note=note, channel=row.channel, sender_key=row.reporter_key,
-                contact_encrypted=contact)
-        logger.info("Report %s: %s -> %s", code, old, new_status)
+            row = self._locked_report(session, code)
+            change = self._change_status(session, row, new_status, changed_by, note,
+                                         destination, outcome)
+            result = self._status_update(session, row, change)
+        logger.info("Report %s: %s -> %s", code, change.old_status, new_status)
         return result
+
+    def update_case_status(self, case_id: int, new_status: str, changed_by: str,
+                           note: str | None = None, destination: str | None = None,
+                           outcome: str | None = None) -> list[StatusUpdate]:
+        """Change every report of a case at once (one transaction), like `update_status`.
+
+        Reports already in `new_status` are left as they are; if any other report
+        cannot make the transition, nothing changes (InvalidTransition). Returns one
+        StatusUpdate per report changed. Raises CaseNotFound for an unknown case.
+        """
+        _check_length("changed_by", changed_by, 100, required=True)
+        if new_status not in STATUSES:
+            raise InvalidTransition("?", new_status)
+        note = _clean_note(note)
+        check_values(new_status, destination, outcome)
+        with self._write() as session:
+            if session.get(Case, case_id) is None:
+                raise CaseNotFound(case_id)
+            rows = session.scalars(
+                select(Report).join(ReportLink, ReportLink.report_id == Report.id)
+                .where(ReportLink.case_id == case_id).order_by(Report.id)
+                .with_for_update(of=Report)
+            ).all()
+            targets = [row for row in rows if row.status != new_status]
+            if not targets:
+                raise InvalidTransition(new_status, new_status)
+            for row in targets:
+                if new_status not in ALLOWED_TRANSITIONS.get(row.status, frozenset()):
+                    raise InvalidTransition(row.status, new_status)
+            results = []
+            for row in targets:
+                change = self._change_status(session, row, new_status, changed_by, note,
+                                             destination, outcome)
+                results.append(self._status_update(session, row, change))
+        logger.info("Case %d: %d reports -> %s", case_id, len(results), new_status)
+        return results
+
+    @staticmethod
+    def _locked_report(session: Session, code: str) -> Report:
+        """The report with this (normalised) ticket code, locked until commit."""
+        row = session.scalar(select(Report).where(Report.ticket_code == code).with_for_update())
+        if row is None:
+            raise ReportNotFound(code)
+        return row
+
+    def _change_status(self, session: Session, report_row: Report, new_status: str,
+                       changed_by: str, note: str | None, destination: str | None,
+                       outcome: str | None) -> StatusChange:
+        """THE one place a report's status changes: checks the workflow, writes the
+        StatusChange row (flushed) and updates the report, in the caller's transaction."""
+        old = report_row.status
+        if new_status not in ALLOWED_TRANSITIONS.get(old, frozenset()):
+            raise InvalidTransition(old, new_status)
+        check_values(new_status, destination, outcome)
+        now = utcnow()
+        change = StatusChange(report_id=report_row.id, old_status=old, new_status=new_status,
+                              note=note, changed_by=changed_by, changed_at=now,
+                              destination=destination, outcome=outcome)
+        session.add(change)
+        session.flush()
+        report_row.status = new_status
+        report_row.updated_at = now
+        return change
+
+    @staticmethod
+    def _status_update(session: Session, report_row: Report,
+                       change: StatusChange) -> StatusUpdate:
+        """What a change means for notifying the report's reporter."""
+        contact = None
+        if report_row.reporter_key is not None:
+            contact = session.scalar(select(Reporter.contact_encrypted)
+                                     .where(Reporter.sender_key == report_row.reporter_key))
+        return StatusUpdate(
+            ticket_code=report_row.ticket_code, old_status=change.old_status or "",
+            new_status=change.new_status, changed_at=change.changed_at, note=change.note,
+            channel=report_row.channel, sender_key=report_row.reporter_key,
+            contact_encrypted=contact, destination=change.destination,
+            outcome=change.outcome)
 
     def status_history(self, ticket_code: str) -> list[tuple[str | None, str, str, datetime]]:
         """The audit trail of a report for reviewers: (old, new, changed_by, changed_at)."""

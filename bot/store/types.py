@@ -32,6 +32,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 #: Who made the automatic first entry of every report's audit trail.
 SYSTEM_ACTOR = "sistem"
 
+#: Roles of the reviewers' console: a pengawas reviews reports of their regions, a
+#: koordinator all regions (assigns, exports, may reveal a contact), an admin
+#: manages accounts only.
+CONSOLE_ROLES: tuple[str, ...] = ("pengawas", "koordinator", "admin")
+
 
 @dataclass(frozen=True)
 class NewReportLink:
@@ -126,6 +131,9 @@ class StatusUpdate:
     channel: str
     sender_key: str | None
     contact_encrypted: str | None = field(default=None, repr=False)
+    # Where the report was forwarded / how it ended (bot/resources/decisions.yml).
+    destination: str | None = None
+    outcome: str | None = None
 
     @property
     def can_notify(self) -> bool:
@@ -165,6 +173,10 @@ class InvalidTransition(StoreError, ValueError):
 
 class ReportNotFound(StoreError, LookupError):
     """No report has this ticket code."""
+
+
+class CaseNotFound(StoreError, LookupError):
+    """No case has this id."""
 
 
 class IdempotencyConflict(StoreError, ValueError):

@@ -1,4 +1,4 @@
-"""`make run`'s start-up script brings up both servers and answers over REST."""
+"""`make run`'s start-up script brings up the servers and the console, answers over REST."""
 
 from __future__ import annotations
 
@@ -61,14 +61,16 @@ def _post_json(url: str, payload: dict) -> list[dict]:
 def test_run_script_answers_halo_over_rest_and_stops_cleanly(
     trained_model: Path, tmp_path: Path
 ) -> None:
-    rasa_port, action_port = _free_port(), _free_port()
+    rasa_port, action_port, console_port = _free_port(), _free_port(), _free_port()
     env = {
         **os.environ,
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
+        "CONSOLE_PORT": str(console_port),
         "VAR_DIR": str(tmp_path / "var"),
     }
-    env.pop("ACTION_ENDPOINT_URL", None)
+    for name in ("ACTION_ENDPOINT_URL", "CONSOLE_HOST", "DATABASE_URL"):
+        env.pop(name, None)
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(  # noqa: S603
@@ -84,6 +86,7 @@ def test_run_script_answers_halo_over_rest_and_stops_cleanly(
             [
                 f"http://127.0.0.1:{action_port}/health",
                 f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
+                f"http://127.0.0.1:{console_port}/healthz",
             ],
             timeout=240,
         )
@@ -100,8 +103,12 @@ def test_run_script_answers_halo_over_rest_and_stops_cleanly(
         assert titles == ["Lapor pelanggaran", "Tanya aturan", "Cek status laporan"]
         # Recorded for the log only; speed is measured in `make bench`.
         print(f"first reply after start-up in {elapsed:.2f} s")
-        # Neither server listens on anything but loopback.
-        for port in (rasa_port, action_port):
+        # The reviewers' console asks for a login.
+        with urllib.request.urlopen(f"http://127.0.0.1:{console_port}/login",  # noqa: S310
+                                    timeout=30) as response:
+            assert "Masuk ke Konsol Pengawas" in response.read().decode()
+        # No server listens on anything but loopback.
+        for port in (rasa_port, action_port, console_port):
             assert listening_addresses(port) == {"127.0.0.1"}, (port, listening_addresses(port))
         # No CORS for foreign origins by default.
         request = urllib.request.Request(
@@ -117,7 +124,7 @@ def test_run_script_answers_halo_over_rest_and_stops_cleanly(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail("run.sh did not stop within 60 s of Ctrl-C")
-    # Both servers are gone after Ctrl-C.
-    for port in (rasa_port, action_port):
+    # Every server is gone after Ctrl-C.
+    for port in (rasa_port, action_port, console_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"

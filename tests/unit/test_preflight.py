@@ -86,3 +86,16 @@ def test_keys_made_under_var_by_older_versions_move_out(monkeypatch: pytest.Monk
     monkeypatch.setenv("PSEUDONYM_KEY", "an-old-development-key")
     get_settings.cache_clear()
     assert sender_key("whatsapp", "6281234567890") == key  # the same key, so reports are found
+
+
+def test_the_console_must_be_served_over_https_when_opened_beyond_loopback() -> None:
+    opened = {**GOOD, "CONSOLE_HOST": "0.0.0.0"}
+    found = problems(CREDENTIALS, opened, production=True)
+    assert any("CONSOLE_SECURE_COOKIES=1" in line for line in found)
+    assert problems(CREDENTIALS, {**opened, "CONSOLE_SECURE_COOKIES": "1"},
+                    production=True) == []
+    assert problems(CREDENTIALS, opened, production=False) == []  # only production refuses
+    clash = problems(CREDENTIALS, {**GOOD, "CONSOLE_PORT": "5005"}, production=True)
+    assert clash == ["CONSOLE_PORT 5005 is also RASA_PORT"]
+    malformed = problems(CREDENTIALS, {**GOOD, "CONSOLE_PORT": "web"}, production=False)
+    assert malformed == ["console: CONSOLE_PORT must be an integer, got 'web'"]
