@@ -108,6 +108,12 @@ class Settings:
     orphan_evidence_hours: float
     # Largest evidence file (screenshot, PDF) a channel accepts, in bytes.
     evidence_max_bytes: int
+    # Notices to reporters (bot/notify): attempts before a notice counts as failed,
+    # the first retry delay (doubling, with jitter, up to an hour), and the most
+    # notices per second per channel (shared by every worker through REDIS_URL).
+    notify_max_attempts: int
+    notify_retry_seconds: float
+    notify_rate_per_second: float
     # Shared ephemeral state (dedup, choices, rate limits, web sessions) when set;
     # in this process's memory otherwise (bot.ephemeral).
     redis_url: str | None = field(repr=False)
@@ -162,6 +168,9 @@ def get_settings() -> Settings:
         upload_quota_per_hour=_env_int("UPLOAD_QUOTA_PER_HOUR", 20),
         orphan_evidence_hours=_env_float("ORPHAN_EVIDENCE_HOURS", 24.0),
         evidence_max_bytes=_env_positive_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
+        notify_max_attempts=_env_positive_int("NOTIFY_MAX_ATTEMPTS", 8),
+        notify_retry_seconds=_env_float("NOTIFY_RETRY_SECONDS", 30.0),
+        notify_rate_per_second=_env_float("NOTIFY_RATE_PER_SECOND", 20.0),
         redis_url=_env_text("REDIS_URL"),
         whatsapp_verify_token=_env_text("WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secret=_env_text("WHATSAPP_APP_SECRET"),
