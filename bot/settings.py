@@ -111,6 +111,12 @@ class Settings:
     # Conversations (tracker events: message texts) idle this many days are deleted
     # from the tracker store; 0 keeps them. Reports live on in the reports database.
     tracker_retention_days: int
+    # Notices to reporters (bot/notify): attempts before a notice counts as failed,
+    # the first retry delay (doubling, with jitter, up to an hour), and the most
+    # notices per second per channel (shared by every worker through REDIS_URL).
+    notify_max_attempts: int
+    notify_retry_seconds: float
+    notify_rate_per_second: float
     # Shared ephemeral state (dedup, choices, rate limits, web sessions) when set;
     # in this process's memory otherwise (bot.ephemeral).
     redis_url: str | None = field(repr=False)
@@ -166,6 +172,9 @@ def get_settings() -> Settings:
         orphan_evidence_hours=_env_float("ORPHAN_EVIDENCE_HOURS", 24.0),
         evidence_max_bytes=_env_positive_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
         tracker_retention_days=_env_int("TRACKER_RETENTION_DAYS", 30),
+        notify_max_attempts=_env_positive_int("NOTIFY_MAX_ATTEMPTS", 8),
+        notify_retry_seconds=_env_float("NOTIFY_RETRY_SECONDS", 30.0),
+        notify_rate_per_second=_env_float("NOTIFY_RATE_PER_SECOND", 20.0),
         redis_url=_env_text("REDIS_URL"),
         whatsapp_verify_token=_env_text("WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secret=_env_text("WHATSAPP_APP_SECRET"),

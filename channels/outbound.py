@@ -8,8 +8,8 @@ encrypted (`StatusUpdate.contact_encrypted`, decrypted with
 `bot.privacy.decrypt_contact` just before sending):
 
 - `whatsapp`: the phone number (WhatsApp id); free text inside the 24-hour
-  window, else the template WHATSAPP_NOTIFY_TEMPLATE
-  (`channels.whatsapp_api.WhatsAppNotifier`);
+  window, else the template WHATSAPP_NOTIFY_TEMPLATE filled with the notice's
+  `template_values` (ticket code, status) (`channels.whatsapp_api.WhatsAppNotifier`);
 - `telegram`: the chat id; `sendMessage` (`channels.telegram_output.TelegramNotifier`);
 - `webchat`: the session's sender key (`StatusUpdate.sender_key`); emitted to
   the session's room when it is connected, else kept (7 days) and shown at its
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.ephemeral import EphemeralStore, ephemeral_store
@@ -41,8 +42,14 @@ class OutboundSender(Protocol):
 
     channel: str
 
-    async def send_text(self, recipient: str, text: str) -> Delivery:
-        """Send `text` (plain, any length) to `recipient`; never raises for delivery failures."""
+    async def send_text(self, recipient: str, text: str,
+                        template_values: Sequence[str] = ()) -> Delivery:
+        """Send `text` (plain, any length) to `recipient`; never raises for delivery failures.
+
+        `template_values` are the few short values a channel that may only send a
+        pre-approved template at this moment fills it with (WhatsApp outside the
+        24-hour window: the ticket code and the status); other channels ignore them.
+        """
         ...
 
     async def close(self) -> None:

@@ -23,7 +23,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from rasa.core.channels.channel import OutputChannel
@@ -221,8 +221,9 @@ class TelegramNotifier:
         self._bot = bot
         self._payloads = CallbackPayloads(store)
 
-    async def send_text(self, recipient: str, text: str) -> Delivery:
-        """Send `text` to the chat id `recipient`."""
+    async def send_text(self, recipient: str, text: str,
+                        template_values: Sequence[str] = ()) -> Delivery:
+        """Send `text` to the chat id `recipient` (Telegram needs no template)."""
         try:
             chat_id = int(recipient)
         except ValueError:

@@ -20,7 +20,8 @@ session that has at least one connected socket.
 
 Options (credentials.yml): `user_message_evt`, `bot_message_evt`, `namespace`,
 `session_persistence` (default true), `socketio_path`, `jwt_key`, `jwt_method`,
-`cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`).
+`cors_allowed_origins` (default `[]`: CORS left to `rasa run --cors`),
+`stored_notices` (default true: show reporters' status notices, see below).
 Metadata sent by the client is ignored. Messages are capped and rate-limited
 (`channels.inbound`); uploads have an hourly quota per session
 (`UPLOAD_QUOTA_PER_HOUR`, bucket `uploads:<sender>`), checked before the file
@@ -38,6 +39,12 @@ so a reply reaches every tab of a session whichever process holds them.
 Notices sent outside a conversation (`WebNotifier`) go to the session's room
 when it is connected, else wait in `web-pending:<sender>` (7 days, at most 20)
 and are emitted at the session's next `session_request` or message.
+
+Reporters' status notices wait in the reports database instead (the outbox,
+state "queued"; `channels.web_notices`): this channel shows them at the
+session's next `session_request` and, every few seconds, to the sessions
+connected to this process. `from_credentials` turns that on (option
+`stored_notices`, default true).
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +80,7 @@ from channels.common import (
 )
 from channels.inbound import InboundGuard
 from channels.outbound import Delivery
+from channels.web_notices import StoredWebNotices
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +220,10 @@ class SessionRegistry:
         """Mark `session_id` as connected for another PRESENCE_SECONDS."""
         await self.store.put(presence_key(room_of(session_id)), "1", self._presence_seconds)
 
+    def local_sessions(self) -> list[str]:
+        """The sessions with a socket in this process."""
+        return list(self._sockets_of)
+
     def session_of(self, sid: str) -> str | None:
         """The session id of socket `sid`, if it asked for one."""
         return self._session_of.get(sid)
@@ -239,7 +251,8 @@ class WebNotifier:
         self._emit = emit
         self._event = event
 
-    async def send_text(self, recipient: str, text: str) -> Delivery:
+    async def send_text(self, recipient: str, text: str,
+                        template_values: Sequence[str] = ()) -> Delivery:
         """Emit to the session's room when it is connected, else keep it for later."""
         message = {"text": text}
         if self._emit is not None and await self._store.get(presence_key(recipient)):
@@ -290,6 +303,7 @@ class WebChatInput(InputChannel):
             jwt_key=credentials.get("jwt_key"),
             jwt_method=credentials.get("jwt_method", "HS256"),
             cors_allowed_origins=credentials.get("cors_allowed_origins", []),
+            notices=StoredWebNotices() if credentials.get("stored_notices", True) else None,
         )
 
     def __init__(
@@ -304,6 +318,7 @@ class WebChatInput(InputChannel):
         cors_allowed_origins: list[str] | str | None = None,
         static_dir: Path = STATIC_DIR,
         store: EphemeralStore | None = None,
+        notices: StoredWebNotices | None = None,
     ) -> None:
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
@@ -318,6 +333,8 @@ class WebChatInput(InputChannel):
         self.store = store if store is not None else ephemeral_store()
         self.sessions = SessionRegistry(self.store)
         self.guard = InboundGuard(self.store)
+        self.notices = notices
+        self._notice_poller: asyncio.Task[None] | None = None
 
     def get_output_channel(self) -> OutputChannel | None:
         """The output channel for messages Rasa sends on its own (reminders, triggers)."""
@@ -351,6 +368,25 @@ class WebChatInput(InputChannel):
                 continue
             await sio.emit(self.bot_message_evt, message, room=room, namespace=self.namespace)
 
+    async def _deliver_stored(self, sio: AsyncServer, session_ids: list[str]) -> None:
+        """Emit the status notices waiting in the reports database for these sessions."""
+        if self.notices is None or not session_ids:
+            return
+        found = await self.notices.take(self.sender_for(s) for s in session_ids)
+        for room, texts in found.items():
+            for text in texts:
+                await sio.emit(self.bot_message_evt, {"text": text}, room=room,
+                               namespace=self.namespace)
+
+    async def _poll_stored_notices(self, sio: AsyncServer, notices: StoredWebNotices) -> None:
+        """Show new status notices to the sessions connected here, every few seconds."""
+        while True:
+            await asyncio.sleep(notices.poll_seconds)
+            try:
+                await self._deliver_stored(sio, self.sessions.local_sessions())
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                logger.warning("Web notices could not be shown (%s)", type(exc).__name__)
+
     def _choose_session_id(self, data: Any) -> str:
         """The session id to confirm: the client's when persistent and valid, else a new one."""
         wanted = data.get("session_id") if isinstance(data, dict) else None
@@ -377,6 +413,22 @@ class WebChatInput(InputChannel):
         files = static_files(self.static_dir)
         namespace = self.namespace
 
+        notices = self.notices
+        if notices is not None:
+
+            @blueprint.listener("after_server_start")
+            async def start_notices(app: Any, loop: Any) -> None:
+                self._notice_poller = asyncio.ensure_future(
+                    self._poll_stored_notices(sio, notices))
+
+            @blueprint.listener("before_server_stop")
+            async def stop_notices(app: Any, loop: Any) -> None:
+                poller, self._notice_poller = self._notice_poller, None
+                if poller is not None:
+                    poller.cancel()
+                    await asyncio.gather(poller, return_exceptions=True)
+                await asyncio.to_thread(notices.close)
+
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             if not self.jwt_key:
@@ -398,6 +450,7 @@ class WebChatInput(InputChannel):
             await self._bind(sio, sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             await self._deliver_pending(sio, session_id)
+            await self._deliver_stored(sio, [session_id])
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any = None) -> None:

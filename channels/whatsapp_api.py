@@ -15,13 +15,14 @@ pseudonymous sender key, which is used as the `ChoiceMemory` key.
 notice): free text while WhatsApp's 24-hour customer-service window is open
 (the connector marks it, `wa-window:<sender>` in the ephemeral store, at every
 incoming message), otherwise the approved template WHATSAPP_NOTIFY_TEMPLATE
-with the text as its one body parameter.
+with the notice's template values (ticket code, status) as its body parameters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -357,16 +358,17 @@ def text_message(body: str) -> dict[str, Any]:
     return {"type": "text", "text": {"preview_url": False, "body": body}}
 
 
-def template_message(name: str, language: str, text: str) -> dict[str, Any]:
-    """A template message carrying `text` as its one body parameter.
+def template_message(name: str, language: str, values: Sequence[str]) -> dict[str, Any]:
+    """A template message with `values` as its body parameters ({{1}}, {{2}}, ...).
 
     Template parameters may hold no line breaks or tabs (nor runs of spaces),
-    so the text is folded onto one line and cut to the parameter limit.
+    so each value is folded onto one line and cut to the parameter limit.
     """
-    parameter = truncate(text, TEMPLATE_PARAMETER_LIMIT)
+    parameters = [{"type": "text", "text": truncate(value, TEMPLATE_PARAMETER_LIMIT)}
+                  for value in values]
     return {"type": "template", "template": {
         "name": name, "language": {"code": language},
-        "components": [{"type": "body", "parameters": [{"type": "text", "text": parameter}]}],
+        "components": [{"type": "body", "parameters": parameters}],
     }}
 
 
@@ -392,16 +394,22 @@ class WhatsAppNotifier:
         self._template = template
         self._language = language
 
-    async def send_text(self, recipient: str, text: str) -> Delivery:
-        """Free text inside the 24-hour window, else the notice template."""
+    async def send_text(self, recipient: str, text: str,
+                        template_values: Sequence[str] = ()) -> Delivery:
+        """Free text inside the 24-hour window, else the notice template filled with
+        `template_values` (the ticket code and the status, in the template's order)."""
         window_open = await self._store.get(window_key(sender_key(self.channel, recipient)))
         try:
             if window_open is not None:
                 for part in split_text(text, TEXT_LIMIT):
                     await self._client.send(recipient, text_message(part))
+            elif self._template and not any(value.strip() for value in template_values):
+                logger.warning("WhatsApp notice not sent: outside the 24-hour window and the "
+                               "notice has no values for the template")
+                return Delivery.FAILED
             elif self._template:
-                await self._client.send(recipient, template_message(self._template,
-                                                                    self._language, text))
+                await self._client.send(recipient, template_message(
+                    self._template, self._language, template_values))
             else:
                 logger.warning("WhatsApp notice not sent: outside the 24-hour window and "
                                "WHATSAPP_NOTIFY_TEMPLATE is not set")

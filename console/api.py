@@ -31,7 +31,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.decisions import DecisionError
-from bot.store.types import STATUSES, CaseNotFound, InvalidTransition, ReportNotFound
+from bot.store.types import (
+    STATUSES,
+    CaseNotFound,
+    InvalidTransition,
+    NotificationState,
+    ReportNotFound,
+)
 from console import casework, queries, referrals
 from console.context import CHECKER_FACTORY, STORE, reviewer_of
 from console.errors import BadRequest, json_error
@@ -76,12 +82,18 @@ def _case_id(request: web.Request) -> int:
 
 
 def notification_states(store: ConsoleStore, tickets: list[str]) -> dict[str, list[Any]]:
-    """Per ticket, the notification state of each status change (empty until the
-    notification outbox is merged: the store method is looked up, not assumed)."""
-    method = getattr(store, "notification_states", None)
-    if method is None or not tickets:
+    """Per ticket, whether the reporter heard of each status change (the outbox), as
+    JSON-ready dicts: new_status, state, attempts, last_error, created_at, sent_at."""
+    if not tickets:
         return {}
-    return dict(method(tickets))
+    return {code: [_state_json(state) for state in states]
+            for code, states in store.notification_states(tickets).items()}
+
+
+def _state_json(state: NotificationState) -> dict[str, Any]:
+    return {"new_status": state.new_status, "state": state.state, "attempts": state.attempts,
+            "last_error": state.last_error, "created_at": state.created_at.isoformat(),
+            "sent_at": state.sent_at.isoformat() if state.sent_at else None}
 
 
 def report_for(store: ConsoleStore, reviewer: Reviewer, ticket: str, audit_view: bool

@@ -4,8 +4,8 @@
 answers, authentication with CSRF checks) and the routes of `console.api`,
 `console.pages`, `console.insight_pages` and `console.admin_pages`; static files come
 from console/static/ (no CDN). On start-up it runs the reporters' notification worker
-as a background task (`bot.notify.worker.NotificationWorker`, when that module
-exists) unless CONSOLE_NOTIFY_WORKER=0, and stops it on clean-up.
+as a background task (`bot.notify.worker.NotificationWorker`) unless
+CONSOLE_NOTIFY_WORKER=0, and stops it on clean-up.
 
 `main()` serves on CONSOLE_HOST (127.0.0.1 unless set) and CONSOLE_PORT (5080).
 """
@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.clock import Today, system_today
 from bot.link_checker import LinkChecker
+from bot.notify.worker import NotificationWorker
 from bot.settings import get_settings
 from console import admin_pages, api, auth, insight_pages, pages
 from console.accounts import Accounts
@@ -80,12 +81,7 @@ async def health(_request: web.Request) -> web.Response:
 
 
 def default_worker_factory(store: ConsoleStore) -> Any:
-    """The notification worker, when bot.notify.worker exists (None otherwise)."""
-    try:
-        from bot.notify.worker import NotificationWorker  # noqa: PLC0415 - optional module
-    except ImportError:
-        logger.info("No notification worker in this build (bot.notify.worker is missing)")
-        return None
+    """The reporters' notification worker, on the console's store."""
     return NotificationWorker(store)
 
 

@@ -8,6 +8,8 @@ The public API for actions, channels and reviewer tools::
     store.list_reports(sender_key, limit=10)             # -> list[ReportStatus]
     store.update_status(code, "diproses", "petugas-1", note="...")  # -> StatusUpdate
     store.update_case_status(case_id, "diteruskan", "petugas-1", destination="tiktok")
+    #   (the reporter's notice is queued in the same transaction: bot/notify, docs/notifications.md)
+    store.notification_states([code])                    # -> {code: [NotificationState]}
     store.record_consent(sender_key, channel, contact=None); store.has_consent(sender_key)
     store.erase_reporter(sender_key)                     # -> reports anonymised
 """
@@ -17,6 +19,7 @@ from bot.store.repository import CAP_WINDOW, ReportStore
 from bot.store.tickets import find_ticket_codes, new_ticket_code, normalize_ticket_code
 from bot.store.types import (
     ALLOWED_TRANSITIONS,
+    NOTIFICATION_STATES,
     STATUSES,
     CaseNotFound,
     DailyCapExceeded,
@@ -26,6 +29,7 @@ from bot.store.types import (
     NewEvidence,
     NewReport,
     NewReportLink,
+    NotificationState,
     ReportNotFound,
     ReportStatus,
     StatusUpdate,
@@ -33,9 +37,9 @@ from bot.store.types import (
 )
 
 __all__ = [
-    "ALLOWED_TRANSITIONS", "CAP_WINDOW", "STATUSES", "CaseNotFound", "DailyCapExceeded",
-    "FiledReport", "IdempotencyConflict", "InvalidTransition", "NewEvidence", "NewReport",
-    "NewReportLink", "ReportNotFound", "ReportStatus", "ReportStore", "StatusUpdate",
-    "StoreError",
+    "ALLOWED_TRANSITIONS", "CAP_WINDOW", "NOTIFICATION_STATES", "STATUSES", "CaseNotFound",
+    "DailyCapExceeded", "FiledReport", "IdempotencyConflict", "InvalidTransition", "NewEvidence",
+    "NewReport", "NewReportLink", "NotificationState", "ReportNotFound", "ReportStatus",
+    "ReportStore", "StatusUpdate", "StoreError",
     "find_ticket_codes", "make_engine", "migrate", "new_ticket_code", "normalize_ticket_code",
 ]

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-from bot.store.types import CONSOLE_ROLES, INITIAL_STATUS, STATUSES
+from bot.store.types import CONSOLE_ROLES, INITIAL_STATUS, NOTIFICATION_STATES, STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,11 @@ CHANNEL_LENGTH = 32
 STATUS_LENGTH = 16
 DECISION_LENGTH = 40
 USER_NAME_LENGTH = 64
+STATE_LENGTH = 16
+ERROR_LENGTH = 200
+CLAIM_LENGTH = 32
 _STATUS_SQL = "(" + ", ".join(f"'{status}'" for status in STATUSES) + ")"
+_STATE_SQL = "(" + ", ".join(f"'{state}'" for state in NOTIFICATION_STATES) + ")"
 
 
 def utcnow() -> datetime:
@@ -382,9 +386,44 @@ class ReferralCase(Base):
     case_id = Column(Integer, ForeignKey("cases.id"), primary_key=True, index=True)
 
 
+class Notification(Base):
+    """The outbox: one notice per status change, to the reporter, on their channel.
+
+    Written in the status change's own transaction, so a change is never
+    committed without its notice (nor a notice without its change). It holds no
+    contact: the worker reads the reporter's (encrypted) contact when it sends,
+    so an erasure leaves nothing here to erase. A worker leases a row
+    (`lease_until`, `claimed_by`) before sending it; see bot/notify/worker.py.
+    """
+
+    __tablename__ = "notifications"
+    id = Column(Integer, primary_key=True)
+    report_id = Column(Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False,
+                       index=True)
+    status_change_id = Column(Integer, ForeignKey("status_changes.id", ondelete="CASCADE"),
+                              nullable=False)
+    channel = Column(String(CHANNEL_LENGTH), nullable=False)
+    state = Column(String(STATE_LENGTH), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime(), nullable=True)  # NULL: not waiting to be sent
+    lease_until = Column(UTCDateTime(), nullable=True)  # a worker is sending it until then
+    claimed_by = Column(String(CLAIM_LENGTH), nullable=True)  # that worker's claim token
+    last_error = Column(String(ERROR_LENGTH), nullable=True)  # short, never personal data
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    sent_at = Column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("status_change_id"),
+        CheckConstraint(f"state IN {_STATE_SQL}", name="state_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The workers' "what is due now" look-up.
+        Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+
 __all__ = [
     "ApiToken", "AuditEntry", "AUDIT_LOG_TRIGGERS", "Base", "Case", "CaseAssignment", "CaseNote",
     "ConsoleSession", "ConsoleUser", "Evidence", "LinkCheck", "LoginFailure", "NAMING_CONVENTION",
-    "ReferralBatch", "ReferralCase", "Report", "ReportLink", "Reporter", "StatusChange",
-    "UTCDateTime", "utcnow",
+    "Notification", "ReferralBatch", "ReferralCase", "Report", "ReportLink", "Reporter",
+    "StatusChange", "UTCDateTime", "utcnow",
 ]

@@ -20,6 +20,14 @@ Decisions worth knowing:
   reporter row is locked (`SELECT ... FOR UPDATE`) so the cap holds under
   concurrent submissions, case counters are incremented in SQL, and cases are
   locked in URL order to avoid deadlocks; deadlocks and unique-key races retry.
+- Notifications (the outbox): every reviewer's status change adds its notice
+  to `notifications` in the same transaction (`_enqueue_notification`), so the
+  change and its notice commit together. Workers lease due notices
+  (`claim_notifications`: a conditional UPDATE, and `FOR UPDATE SKIP LOCKED` on
+  PostgreSQL), read the contact only when they send (`notice_recipient`) and
+  record the outcome under their claim (`finish_notification`). Web widget
+  notices wait as "queued" until the channel shows them (`take_inbox_notices`).
+  See docs/notifications.md.
 - Nothing personal is logged: no sender keys, contacts, descriptions or URLs.
 """
 
@@ -33,7 +41,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -44,9 +52,11 @@ from bot.privacy import decrypt_contact, encrypt_contact
 from bot.settings import get_settings
 from bot.store.db import make_engine, make_session_factory, migrate, writer
 from bot.store.models import (
+    ERROR_LENGTH,
     URL_LENGTH,
     Case,
     Evidence,
+    Notification,
     Report,
     Reporter,
     ReportLink,
@@ -56,15 +66,22 @@ from bot.store.models import (
 from bot.store.tickets import new_ticket_code, normalize_ticket_code
 from bot.store.types import (
     ALLOWED_TRANSITIONS,
+    INBOX_CHANNELS,
     INITIAL_STATUS,
+    NOTIFIABLE_CHANNELS,
+    NOTIFICATION_STATES,
     STATUSES,
     SYSTEM_ACTOR,
     CaseNotFound,
+    ClaimedNotification,
     DailyCapExceeded,
     FiledReport,
     IdempotencyConflict,
     InvalidTransition,
     NewReport,
+    NoticeContent,
+    NoticeRecipient,
+    NotificationState,
     ReportNotFound,
     ReportStatus,
     StatusUpdate,
@@ -77,6 +94,16 @@ MAX_ATTEMPTS = 6  # filing attempts after unique-key races or deadlocks
 MAX_CODE_DRAWS = 20  # ticket codes tried per attempt before giving up
 MAX_LIST_LIMIT = 100
 PAGE_TITLE_LENGTH = 300
+CLAIM_BYTES = 16  # a claim token is 32 hex characters (models.CLAIM_LENGTH)
+MAX_CLAIM = 500  # notices one worker may lease at once
+MAX_INBOX_KEYS = 500  # reporters looked up per inbox query (bound parameters)
+# Why a notice cannot be sent (`notifications.last_error`); never personal data.
+CONTACT_ERASED = "contact erased"
+NO_CONSENT = "no consent"
+NO_CONTACT = "no contact"
+UNREACHABLE_CHANNEL = "channel cannot be reached"
+# States in which a notice has not reached the reporter yet.
+_UNDELIVERED = ("pending", "queued")
 # PostgreSQL errors after which the whole transaction can simply be run again.
 _RETRYABLE_PGCODES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
@@ -230,9 +257,10 @@ class ReportStore:
 
         Deletes the reporter (the pseudonym, the encrypted contact, the consent)
         and unlinks every report (reporter_key NULL; the idempotency key, derived
-        from the sender, is replaced by a random one). The reports' content stays
-        for the election supervisors; the erased reporter can no longer see them,
-        and a later report starts without consent.
+        from the sender, is replaced by a random one). Notices not yet delivered
+        become "impossible" (the outbox never holds a contact itself). The
+        reports' content stays for the election supervisors; the erased reporter
+        can no longer see them, and a later report starts without consent.
         """
         if not sender_key:
             return 0
@@ -240,6 +268,15 @@ class ReportStore:
             ids = session.scalars(
                 select(Report.id).where(Report.reporter_key == sender_key).with_for_update()
             ).all()
+            if ids:
+                # Nobody is left to notify; a worker holding one of these notices
+                # finds it no longer pending and does not send it.
+                session.execute(
+                    update(Notification)
+                    .where(Notification.report_id.in_(ids),
+                           Notification.state.in_(_UNDELIVERED))
+                    .values(state="impossible", last_error=CONTACT_ERASED,
+                            next_attempt_at=None, lease_until=None, claimed_by=None))
             for report_id in ids:
                 session.execute(
                     update(Report).where(Report.id == report_id)
@@ -453,7 +490,9 @@ class ReportStore:
         """A reviewer's status change, validated against ALLOWED_TRANSITIONS and audited.
 
         `destination` (where a report is forwarded) and `outcome` (how it ended) are
-        values of bot/resources/decisions.yml (`bot.decisions.check_values`). Returns
+        values of bot/resources/decisions.yml (`bot.decisions.check_values`). The
+        reporter's notice is queued in the same transaction (the outbox,
+        `_enqueue_notification`); the notification worker sends it. Returns
         what is needed to notify the reporter (channel, sender key, and the contact,
         decrypted only by `StatusUpdate.decrypt_contact()`). Raises ReportNotFound,
         InvalidTransition, DecisionError (a ValueError) for a destination or outcome
@@ -536,6 +575,8 @@ class ReportStore:
         session.flush()
         report_row.status = new_status
         report_row.updated_at = now
+        # The reporter's notice, committed with the change or not at all (the outbox).
+        self._enqueue_notification(session, report_row, change)
         return change
 
     @staticmethod
@@ -568,3 +609,255 @@ class ReportStore:
                 .where(StatusChange.report_id == report_id).order_by(StatusChange.id)
             ).all()
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    # --- notifications (the outbox) --------------------------------------------
+
+    def _enqueue_notification(self, session: Session, report: Report,
+                              change: StatusChange) -> Notification:
+        """Add the notice announcing `change` to the report's reporter (same transaction).
+
+        Call it right after the StatusChange row is flushed, inside the status
+        change's transaction: both commit or neither does. The notice is
+        "impossible" at once when nobody can be told (reporter erased or
+        anonymous, no consent, a channel without outbound messages, no contact);
+        web widget notices are "queued" for the channel to show; others are
+        "pending" for the worker.
+        """
+        now = change.changed_at or utcnow()
+        reason = self._why_not_notifiable(session, report)
+        if reason is not None:
+            state = "impossible"
+        elif report.channel in INBOX_CHANNELS:
+            state = "queued"
+        else:
+            state = "pending"
+        notice = Notification(
+            report_id=report.id, status_change_id=change.id, channel=report.channel,
+            state=state, attempts=0, next_attempt_at=now if state == "pending" else None,
+            last_error=reason, created_at=now)
+        session.add(notice)
+        logger.info("Report %s: notice %s%s", report.ticket_code, state,
+                    f" ({reason})" if reason else "")
+        return notice
+
+    @staticmethod
+    def _why_not_notifiable(session: Session, report: Report) -> str | None:
+        """Why the report's reporter cannot be notified, or None when they can."""
+        if report.reporter_key is None:
+            return CONTACT_ERASED
+        reporter = session.execute(
+            select(Reporter.consent_at, Reporter.contact_encrypted)
+            .where(Reporter.sender_key == report.reporter_key)).first()
+        if reporter is None:
+            return CONTACT_ERASED
+        if reporter.consent_at is None:
+            return NO_CONSENT
+        if report.channel not in NOTIFIABLE_CHANNELS:
+            return UNREACHABLE_CHANNEL
+        # The web widget reaches the session by its pseudonym; the others need a contact.
+        if report.channel not in INBOX_CHANNELS and not reporter.contact_encrypted:
+            return NO_CONTACT
+        return None
+
+    @staticmethod
+    def _notice_columns() -> list[Any]:
+        """The columns of a notice's content; destination and outcome where the schema has
+        them (status_changes gains them in a later migration), NULL otherwise."""
+        columns: list[Any] = [Report.ticket_code, StatusChange.new_status, StatusChange.note]
+        for name in ("destination", "outcome"):
+            column = getattr(StatusChange, name, None)
+            columns.append(column.label(name) if column is not None else null().label(name))
+        return columns
+
+    def notification_states(self, ticket_codes: list[str]) -> dict[str, list[NotificationState]]:
+        """Per ticket code, whether each status change reached the reporter (oldest first).
+
+        Every valid code asked for is a key (an empty list when it has no notices
+        or does not exist); codes that are not ticket codes are left out.
+        """
+        codes = sorted({c for c in (normalize_ticket_code(t) for t in ticket_codes or []) if c})
+        result: dict[str, list[NotificationState]] = {code: [] for code in codes}
+        if not codes:
+            return result
+        with self._read() as session:
+            rows = session.execute(
+                select(Report.ticket_code, StatusChange.new_status, Notification.state,
+                       Notification.attempts, Notification.last_error,
+                       Notification.created_at, Notification.sent_at)
+                .join(Report, Report.id == Notification.report_id)
+                .join(StatusChange, StatusChange.id == Notification.status_change_id)
+                .where(Report.ticket_code.in_(codes))
+                .order_by(Notification.id)
+            ).all()
+        for row in rows:
+            result[row.ticket_code].append(NotificationState(*row))
+        return result
+
+    def claim_notifications(self, limit: int = 20, lease_seconds: float = 300.0,
+                            now: datetime | None = None) -> list[ClaimedNotification]:
+        """Lease up to `limit` due notices for `lease_seconds`; oldest due first.
+
+        A notice is due when it is pending, its next attempt time has come and
+        no other worker holds a live lease on it. The lease is taken with a
+        conditional UPDATE (state and lease checked again), on PostgreSQL after
+        `SELECT ... FOR UPDATE SKIP LOCKED`, on SQLite under the write lock taken
+        at BEGIN, so two workers never hold the same notice. The returned claim
+        token must accompany `finish_notification`.
+        """
+        if limit <= 0 or lease_seconds <= 0:
+            raise ValueError("limit and lease_seconds must be positive")
+        now = now or utcnow()
+        claim = secrets.token_hex(CLAIM_BYTES)
+        lease_until = now + timedelta(seconds=lease_seconds)
+        free = or_(Notification.lease_until.is_(None), Notification.lease_until <= now)
+        with self._write() as session:
+            due = session.scalars(
+                select(Notification.id)
+                .where(Notification.state == "pending", Notification.next_attempt_at <= now,
+                       free)
+                .order_by(Notification.next_attempt_at, Notification.id)
+                .limit(min(limit, MAX_CLAIM))
+                .with_for_update(skip_locked=True)
+            ).all()
+            taken = []
+            for notice_id in due:
+                result = session.execute(
+                    update(Notification)
+                    .where(Notification.id == notice_id, Notification.state == "pending", free)
+                    .values(lease_until=lease_until, claimed_by=claim))
+                if result.rowcount == 1:
+                    taken.append(notice_id)
+            if not taken:
+                return []
+            rows = session.execute(
+                select(Notification.id, Notification.channel, Notification.attempts,
+                       *self._notice_columns())
+                .join(Report, Report.id == Notification.report_id)
+                .join(StatusChange, StatusChange.id == Notification.status_change_id)
+                .where(Notification.id.in_(taken))
+                .order_by(Notification.next_attempt_at, Notification.id)
+            ).all()
+        return [ClaimedNotification(
+            id=row.id, claim=claim, channel=row.channel, attempts=row.attempts,
+            content=NoticeContent(row.ticket_code, row.new_status, row.note,
+                                  row.destination, row.outcome),
+            lease_until=lease_until)
+            for row in rows]
+
+    def notice_recipient(self, claimed: ClaimedNotification,
+                         now: datetime | None = None) -> NoticeRecipient:
+        """Whom a claimed notice goes to, read at the moment of sending.
+
+        Checks again that the notice is still this worker's (lease, state) and
+        that the reporter may still be told (not erased, consent, a contact).
+        """
+        now = now or utcnow()
+        with self._read() as session:
+            row = session.execute(
+                select(Notification.state, Notification.claimed_by, Notification.lease_until,
+                       Report.channel, Reporter.sender_key, Reporter.consent_at,
+                       Reporter.contact_encrypted)
+                .join(Report, Report.id == Notification.report_id)
+                .outerjoin(Reporter, Reporter.sender_key == Report.reporter_key)
+                .where(Notification.id == claimed.id)
+            ).first()
+        if (row is None or row.state != "pending" or row.claimed_by != claimed.claim
+                or row.lease_until is None or row.lease_until <= now):
+            return NoticeRecipient(claimed=False)
+        if row.sender_key is None:
+            return NoticeRecipient(refusal=CONTACT_ERASED)
+        if row.consent_at is None:
+            return NoticeRecipient(refusal=NO_CONSENT)
+        if row.channel not in NOTIFIABLE_CHANNELS:
+            return NoticeRecipient(refusal=UNREACHABLE_CHANNEL)
+        if not row.contact_encrypted:
+            return NoticeRecipient(refusal=NO_CONTACT)
+        return NoticeRecipient(contact_encrypted=row.contact_encrypted)
+
+    def finish_notification(self, claimed: ClaimedNotification, state: str, *,
+                            error: str | None = None, retry_at: datetime | None = None,
+                            attempted: bool = True, now: datetime | None = None) -> bool:
+        """Record what became of a claimed notice and give up the lease.
+
+        `state` "pending" with `retry_at` schedules another attempt. `attempted`
+        False gives the notice back without counting an attempt (a worker
+        stopping). Only the lease holder can record it: False (nothing written)
+        when the lease was lost or the notice stopped waiting meanwhile.
+        """
+        if state not in NOTIFICATION_STATES:
+            raise ValueError(f"unknown notification state {state!r}")
+        if state == "pending" and retry_at is None:
+            raise ValueError("a notice left pending needs retry_at")
+        now = now or utcnow()
+        values: dict[str, Any] = {
+            "state": state, "lease_until": None, "claimed_by": None,
+            "next_attempt_at": retry_at if state == "pending" else None,
+        }
+        if attempted or error is not None:  # a notice given back keeps its last error
+            values["last_error"] = (error or "")[:ERROR_LENGTH] or None
+        if attempted:
+            values["attempts"] = claimed.attempts + 1
+        if state == "sent":
+            values["sent_at"] = now
+        with self._write() as session:
+            result = session.execute(
+                update(Notification)
+                .where(Notification.id == claimed.id, Notification.claimed_by == claimed.claim,
+                       Notification.state == "pending")
+                .values(**values))
+            done = result.rowcount == 1
+        if not done:
+            logger.warning("Notice %d was no longer held by this worker; outcome %s not recorded",
+                           claimed.id, state)
+        return done
+
+    def take_inbox_notices(self, sender_keys: Iterable[str], channel: str = "webchat",
+                           now: datetime | None = None) -> dict[str, list[NoticeContent]]:
+        """Take the queued notices of these reporters on `channel`, marking them sent.
+
+        For a channel that shows notices itself when the person is connected
+        (the web widget): the caller must deliver what it gets (oldest first, by
+        sender key). Each notice is taken once, whichever process asks first
+        (conditional UPDATE; `SKIP LOCKED` on PostgreSQL).
+        """
+        keys = sorted({key for key in sender_keys if key})
+        found: dict[str, list[NoticeContent]] = {}
+        if not keys:
+            return found
+        now = now or utcnow()
+        for start in range(0, len(keys), MAX_INBOX_KEYS):
+            chunk = keys[start:start + MAX_INBOX_KEYS]
+            # Almost always nothing waits: find out with a read, not a write lock.
+            with self._read() as session:
+                waiting = session.scalar(
+                    select(Notification.id)
+                    .join(Report, Report.id == Notification.report_id)
+                    .where(Notification.state == "queued", Notification.channel == channel,
+                           Report.reporter_key.in_(chunk))
+                    .limit(1))
+            if waiting is None:
+                continue
+            with self._write() as session:
+                rows = session.execute(
+                    select(Notification.id, Report.reporter_key, *self._notice_columns())
+                    .join(Report, Report.id == Notification.report_id)
+                    .join(StatusChange, StatusChange.id == Notification.status_change_id)
+                    .where(Notification.state == "queued", Notification.channel == channel,
+                           Report.reporter_key.in_(chunk))
+                    .order_by(Notification.id)
+                    .with_for_update(of=Notification, skip_locked=True)
+                ).all()
+                for row in rows:
+                    result = session.execute(
+                        update(Notification)
+                        .where(Notification.id == row.id, Notification.state == "queued")
+                        .values(state="sent", sent_at=now, attempts=Notification.attempts + 1,
+                                last_error=None))
+                    if result.rowcount == 1:
+                        found.setdefault(row.reporter_key, []).append(NoticeContent(
+                            row.ticket_code, row.new_status, row.note, row.destination,
+                            row.outcome))
+        if found:
+            logger.info("%d queued %s notice(s) taken for delivery",
+                        sum(len(v) for v in found.values()), channel)
+        return found

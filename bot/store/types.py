@@ -36,6 +36,19 @@ SYSTEM_ACTOR = "sistem"
 #: koordinator all regions (assigns, exports, may reveal a contact), an admin
 #: manages accounts only.
 CONSOLE_ROLES: tuple[str, ...] = ("pengawas", "koordinator", "admin")
+#: What became of the notice announcing a status change to the reporter (the
+#: outbox, `notifications`): waiting to be sent; handed to the platform (for the
+#: web widget: shown to the session); waiting for the reporter's next visit (web
+#: widget); given up after every attempt failed; never possible (erased, no consent,
+#: a channel nobody can be reached on).
+NOTIFICATION_STATES: tuple[str, ...] = ("pending", "sent", "queued", "failed", "impossible")
+#: Channels a notice can reach: their connectors can write to a person outside a
+#: conversation (`channels.outbound`). REST cannot.
+NOTIFIABLE_CHANNELS: frozenset[str] = frozenset({"whatsapp", "telegram", "webchat"})
+#: Channels whose notices wait in the outbox ("queued") and are shown by the
+#: channel itself when the person is connected (the web widget's sessions live in
+#: the Rasa process, not in the notification worker's).
+INBOX_CHANNELS: frozenset[str] = frozenset({"webchat"})
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,73 @@ class StatusUpdate:
 
     def decrypt_contact(self) -> str | None:
         """The reporter's contact in clear, for sending the notification; never log it."""
+        if self.contact_encrypted is None:
+            return None
+        from bot.privacy import decrypt_contact
+
+        return decrypt_contact(self.contact_encrypted)
+
+
+@dataclass(frozen=True)
+class NotificationState:
+    """Whether the reporter heard of one status change of their report (for reviewers).
+
+    `last_error` is a short reason in English ("contact erased", "send failed"),
+    never personal data.
+    """
+
+    ticket_code: str
+    new_status: str
+    state: str  # one of NOTIFICATION_STATES
+    attempts: int
+    last_error: str | None
+    created_at: datetime  # timezone-aware UTC
+    sent_at: datetime | None  # when it was handed to the platform or shown (web)
+
+
+@dataclass(frozen=True)
+class NoticeContent:
+    """What a notice says: the report, its new status and the reviewer's words.
+
+    `destination` and `outcome` are recorded for "diteruskan" / "selesai" (where
+    the report went, what came of it) when the store has them.
+    """
+
+    ticket_code: str
+    new_status: str
+    note: str | None = None
+    destination: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedNotification:
+    """A notice a worker leased to send; `claim` proves the lease is still its own."""
+
+    id: int
+    claim: str = field(repr=False)
+    channel: str
+    attempts: int  # attempts made before this one
+    content: NoticeContent
+    lease_until: datetime  # the worker must have finished sending by then
+
+
+@dataclass(frozen=True)
+class NoticeRecipient:
+    """Whom a claimed notice goes to, read just before it is sent.
+
+    `refusal` says why it must not be sent at all ("contact erased", "no
+    consent", "no contact"); `claimed` is False when the worker's lease was lost
+    or the notice is no longer waiting (an erasure, another worker). The contact
+    stays encrypted until `decrypt_contact()`; never log it.
+    """
+
+    contact_encrypted: str | None = field(default=None, repr=False)
+    refusal: str | None = None
+    claimed: bool = True
+
+    def decrypt_contact(self) -> str | None:
+        """The contact in clear, for the moment of sending only."""
         if self.contact_encrypted is None:
             return None
         from bot.privacy import decrypt_contact

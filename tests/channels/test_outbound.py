@@ -57,26 +57,35 @@ async def test_whatsapp_inside_the_window_sends_text(graph: FakeGraphApi) -> Non
 
 async def test_whatsapp_outside_the_window_sends_the_template(graph: FakeGraphApi) -> None:
     notifier = whatsapp_notifier(graph, MemoryStore())
-    assert await notifier.send_text(WA_ID, NOTICE) == Delivery.SENT
+    values = ("LP-7K2M9Q", "Sedang ditelaah\npetugas")
+    assert await notifier.send_text(WA_ID, NOTICE, template_values=values) == Delivery.SENT
     [sent] = graph.sent_messages()
     assert sent["type"] == "template"
     template = sent["template"]
     assert template["name"] == NOTICE_TEMPLATE and template["language"] == {"code": "id"}
-    [parameter] = template["components"][0]["parameters"]
-    assert parameter["text"] == " ".join(NOTICE.split())  # one line, as templates require
+    parameters = [p["text"] for p in template["components"][0]["parameters"]]
+    # The ticket code and the status, each on one line as templates require.
+    assert parameters == ["LP-7K2M9Q", "Sedang ditelaah petugas"]
     await notifier.close()
 
 
 async def test_whatsapp_outside_the_window_without_a_usable_template_fails(
         graph: FakeGraphApi) -> None:
+    values = ("LP-7K2M9Q", "Sedang ditelaah petugas")
     without = whatsapp_notifier(graph, MemoryStore(), template=None)
-    assert await without.send_text(WA_ID, NOTICE) == Delivery.FAILED
+    assert await without.send_text(WA_ID, NOTICE, template_values=values) == Delivery.FAILED
+    no_values = whatsapp_notifier(graph, MemoryStore())
+    assert await no_values.send_text(WA_ID, NOTICE) == Delivery.FAILED
     assert graph.requests == []
     wrong_language = whatsapp_notifier(graph, MemoryStore(), language="en_US")
-    assert await wrong_language.send_text(WA_ID, NOTICE) == Delivery.FAILED
-    assert graph.sent_messages() == []  # refused by the API (132001)
-    await without.close()
-    await wrong_language.close()
+    assert await wrong_language.send_text(WA_ID, NOTICE, template_values=values) == \
+        Delivery.FAILED
+    wrong_count = whatsapp_notifier(graph, MemoryStore())
+    assert await wrong_count.send_text(WA_ID, NOTICE, template_values=values[:1]) == \
+        Delivery.FAILED
+    assert graph.sent_messages() == []  # refused by the API (132001, 132000)
+    for notifier in (without, no_values, wrong_language, wrong_count):
+        await notifier.close()
 
 
 def test_a_citizen_message_opens_the_window_for_notices(graph: FakeGraphApi) -> None:
@@ -168,3 +177,20 @@ async def test_web_notice_waits_for_an_away_session_then_arrives() -> None:
 
 async def _away(channel: WebChatInput, session_id: str) -> bool:
     return not await channel.sessions.is_connected(session_id)
+
+
+def test_every_channel_the_store_notifies_has_a_sender(monkeypatch: pytest.MonkeyPatch,
+                                                       graph: FakeGraphApi) -> None:
+    """The store marks notices "impossible" for channels outside NOTIFIABLE_CHANNELS:
+    every channel inside must have an outbound sender once configured."""
+    from bot.store.types import INBOX_CHANNELS, NOTIFIABLE_CHANNELS
+
+    for name, value in (("WHATSAPP_VERIFY_TOKEN", "v"), ("WHATSAPP_APP_SECRET", "s"),
+                        ("WHATSAPP_ACCESS_TOKEN", graph.access_token),
+                        ("WHATSAPP_PHONE_NUMBER_ID", graph.phone_number_id),
+                        ("TELEGRAM_BOT_TOKEN", TG_TOKEN), ("TELEGRAM_SECRET_TOKEN", "s3cret")):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert all(outbound_for(channel) is not None for channel in NOTIFIABLE_CHANNELS)
+    assert outbound_for("rest") is None
+    assert INBOX_CHANNELS == {WebChatInput.name()}

@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 API_VERSION = "v21.0"
 ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "106540352242922"
-#: The template the tests configure as WHATSAPP_NOTIFY_TEMPLATE: "{{1}}" in Indonesian.
+#: The template the tests configure as WHATSAPP_NOTIFY_TEMPLATE, approved in Indonesian
+#: with two body parameters: "Status laporan {{1}} Anda kini: {{2}}. ..." (ticket, status).
 NOTICE_TEMPLATE = "lapor_pemberitahuan"
 
 
@@ -79,7 +80,7 @@ class FakeGraphApi:
     requests: list[RecordedRequest] = field(default_factory=list)
     media: dict[str, MediaItem] = field(default_factory=dict)
     templates: dict[str, tuple[str, int]] = field(
-        default_factory=lambda: {NOTICE_TEMPLATE: ("id", 1)})
+        default_factory=lambda: {NOTICE_TEMPLATE: ("id", 2)})
     port: int = 0
 
     def __post_init__(self) -> None:
