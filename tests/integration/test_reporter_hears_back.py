@@ -301,9 +301,12 @@ def test_web_widget_reporter_hears_of_a_decision_live(stack: Stack) -> None:
 @pytest.mark.slow
 def test_the_console_refuses_the_wrong_reviewer_no_token_and_a_form_without_csrf(
         stack: Stack) -> None:
-    reports = stack.api("GET", "/api/reports").json()["reports"]
-    assert reports, "the other tests filed reports first"
-    ticket = reports[0]["ticket_code"]  # Kota Pekalongan, Jawa Tengah (33.75)
+    sender = "e2e-rest-reporter"
+    for text in (REPORT.format(url="http://vt.tiktok.com/ZS8rst/"), "/affirm", "lewati"):
+        stack.assistant.say(sender, text)
+    [ticket] = set(TICKET.findall(json.dumps(stack.assistant.say(sender, "/affirm"))))
+    reports = stack.api("GET", "/api/reports", params={"q": ticket}).json()["reports"]
+    assert [r["region_code"] for r in reports] == ["33.75"]  # Kota Pekalongan, Jawa Tengah
     assert stack.api("GET", f"/api/reports/{ticket}", token="jatim").status_code == 404
     assert stack.api("GET", f"/api/reports/{ticket}", token=None).status_code == 401
     case_id = reports[0]["case_id"]
