@@ -18,10 +18,12 @@ from bot.clock import Today, system_today
 from bot.dates import WIB, format_date_id
 from bot.election_facts import template_values
 from bot.evidence import EvidenceFile, delete_evidence
+from bot.notify.wording import destination_label, outcome_label
 from bot.privacy import ERASURE_SLOT
 from bot.report_wording import LABELS, phrase
 from bot.status_labels import status_label
 from bot.store.tickets import find_ticket_codes, normalize_ticket_code
+from bot.store.types import ReportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +76,7 @@ class ActionCheckStatus(Action):
                 category_label=label_for(status.category),
                 filed_at=_local_day(status.created_at),
                 updated_at=_local_day(status.updated_at),
-                note="\n" + phrase(LABELS, "reviewer_note", note=status.note)
-                if status.note else "",
+                note=_reviewer_lines(status),
             )
             return []
         reports = await asyncio.to_thread(store.list_reports, key, 5)
@@ -88,6 +89,20 @@ class ActionCheckStatus(Action):
         )
         dispatcher.utter_message(response="utter_report_list", reports=lines)
         return []
+
+
+def _reviewer_lines(status: ReportStatus) -> str:
+    """Where reviewers sent the report, how it ended and their note, one line each."""
+    lines = []
+    destination = destination_label(status.destination)
+    if destination:
+        lines.append(phrase(LABELS, "reviewer_destination", destination=destination))
+    outcome = outcome_label(status.outcome)
+    if outcome:
+        lines.append(phrase(LABELS, "reviewer_outcome", outcome=outcome))
+    if status.note:
+        lines.append(phrase(LABELS, "reviewer_note", note=status.note))
+    return "".join("\n" + line for line in lines)
 
 
 class ActionNluFallback(Action):

@@ -455,8 +455,18 @@ class ReportStore:
                        .where(StatusChange.report_id == Report.id)
                        .order_by(StatusChange.id.desc()).limit(1)
                        .correlate(Report).scalar_subquery())
+
+        def latest(column: Any) -> Any:
+            """The latest value a reviewer recorded in `column` (where it went, how it ended)."""
+            return (select(column).where(StatusChange.report_id == Report.id,
+                                         column.is_not(None))
+                    .order_by(StatusChange.id.desc()).limit(1)
+                    .correlate(Report).scalar_subquery())
+
         return select(Report.ticket_code, Report.status, Report.category, Report.created_at,
-                      Report.updated_at, latest_note.label("note"))
+                      Report.updated_at, latest_note.label("note"),
+                      latest(StatusChange.destination).label("destination"),
+                      latest(StatusChange.outcome).label("outcome"))
 
     def get_status(self, ticket_code: str, sender_key: str) -> ReportStatus | None:
         """The status of a report, only for the reporter who filed it.

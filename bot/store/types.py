@@ -125,6 +125,9 @@ class ReportStatus:
     updated_at: datetime  # timezone-aware UTC
     # The reviewer's note of the latest status change, if that change had one.
     note: str | None = None
+    # Where reviewers forwarded it and how it ended (codes of bot/resources/decisions.yml).
+    destination: str | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)

@@ -373,6 +373,18 @@ async def test_status_only_for_the_reporter_and_data_erasure(domain: dict[str, A
                                                sender="owner"), domain)
     assert own.messages[0]["response"] == "utter_report_status"
     assert own.messages[0]["ticket_code"] == code
+    assert own.messages[0]["note"] == ""
+
+    # After reviewers forward it, the reporter reads where it went and their note.
+    store = get_store()
+    store.update_status(code, "diproses", "petugas-1")
+    store.update_status(code, "diteruskan", "petugas-1", note="Sudah kami kirim.",
+                        destination="tiktok")
+    decided = CollectingDispatcher()
+    await ActionCheckStatus().run(decided, tracker(f"cek status {code}", intent="check_status",
+                                                   sender="owner"), domain)
+    assert decided.messages[0]["note"] == ("\nDiteruskan kepada: TikTok"
+                                           "\nCatatan petugas: Sudah kami kirim.")
 
     stranger = CollectingDispatcher()
     await ActionCheckStatus().run(stranger, tracker(f"cek status {code}", intent="check_status",
