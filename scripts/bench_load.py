@@ -146,7 +146,8 @@ def running_cluster(replicas: int, work: Path) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "scripts/run_cluster.py", "--replicas", str(replicas), "--port",
-         str(port), "--work", str(work)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+         str(port), "--console-port", str(free_port()), "--work", str(work)],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env={**os.environ, "RATE_LIMIT_BURST": "100000", "RATE_LIMIT_PER_MINUTE": "100000"})
     try:

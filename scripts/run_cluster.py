@@ -9,7 +9,9 @@ Starts on this machine, all on 127.0.0.1:
   and Redis),
 - HAProxy on RASA_PORT: round-robin for the webhooks and REST (so consecutive
   messages of one conversation land on different replicas), sticky for the web
-  widget (socket.io keeps a connection on one replica; see docs/cluster.md).
+  widget (socket.io keeps a connection on one replica; see docs/cluster.md),
+- the reviewers' console on CONSOLE_PORT (default 5080) with the reporters'
+  notification worker (it sees the WhatsApp 24-hour window through Redis).
 
 A supervisor restarts any replica or server that dies (after a short back-off)
 and stops everything on Ctrl-C / SIGTERM. `python scripts/run_cluster.py --help`.
@@ -261,6 +263,11 @@ class Cluster:
                                   str(PROJECT_ROOT / "credentials.yml")],
                 {**env, "RASA_REPLICA": f"r{index}"}, logs / f"rasa-{index}.log", rasa_port))
             replicas.append((f"r{index}", rasa_port))
+        console_port = int(os.environ.get("CONSOLE_PORT") or 5080)
+        self.services.append(Service(
+            "console", [str(BIN / "python"), "-m", "console"],
+            {**env, "CONSOLE_PORT": str(console_port)}, logs / "console.log", console_port))
+        self.urls["console"] = f"http://127.0.0.1:{console_port}/"
         stats_port = free_port()
         config = self.work / "haproxy.cfg"
         config.write_text(haproxy_cfg(self.rasa_host, self.rasa_port, replicas, stats_port,
@@ -281,7 +288,8 @@ class Cluster:
                 raise ServiceError(f"{service.name} did not start:\n{tail(service.log)}")
         # A port is open before Rasa has loaded its model: wait until each answers.
         for service in self.services:
-            path = {"rasa": "/", "actions": "/health"}.get(service.name.split("-")[0])
+            path = {"rasa": "/", "actions": "/health", "console": "/healthz"}.get(
+                service.name.split("-")[0])
             if path and not wait_ready([f"http://127.0.0.1:{service.port}{path}"],
                                        timeout=timeout):
                 raise ServiceError(f"{service.name} did not answer:\n{tail(service.log)}")
@@ -343,6 +351,7 @@ class Cluster:
         lines = ["", "  The assistant is running as a cluster.",
                  f"  Balancer (HAProxy):  {self.urls['balancer']}  (stats {self.urls['stats']})",
                  f"  Web widget:          {self.urls['balancer']}/webhooks/webchat/",
+                 f"  Reviewers' console:  {self.urls['console']}",
                  f"  Redis:               {self.urls['redis']}",
                  f"  Reports database:    {self.urls['reports']}",
                  f"  Tracker database:    {self.urls['trackers']}"]
@@ -357,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", "2")))
     parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parser.add_argument("--console-port", type=int,
+                        default=int(os.environ.get("CONSOLE_PORT", "5080")))
     parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
     default_work = os.environ.get("CLUSTER_DIR") or str(PROJECT_ROOT / "var" / "cluster")
     parser.add_argument("--work", type=Path, default=Path(default_work))
@@ -366,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
     os.umask(0o077)
+    os.environ["CONSOLE_PORT"] = str(args.console_port)
     cluster = Cluster(args.replicas, args.port, args.host, args.work, args.model)
 
     def on_signal(signum: int, _frame: object) -> None:

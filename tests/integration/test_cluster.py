@@ -50,6 +50,8 @@ class Cluster:
     process: subprocess.Popen
     graph: FakeGraphApi
     telegram: FakeTelegramApi
+    console_url: str
+    env: dict[str, str]
     output: list[str] = field(default_factory=list)
 
     def post(self, path: str, body: bytes, headers: dict[str, str],
@@ -124,7 +126,7 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     work = tmp_path_factory.mktemp("cluster")
     reports_url, trackers_url = _databases(postgres_server)
-    port = free_port()
+    port, console_port = free_port(), free_port()
     telegram = FakeTelegramApi(TELEGRAM_TOKEN)
     with fake_web() as link_check_env, FakeGraphApi() as graph, telegram.run_in_thread():
         env = {**os.environ, **link_check_env, "DATABASE_URL": reports_url,
@@ -139,11 +141,12 @@ def cluster(trained_model: Path, postgres_server: PostgresServer,
                "TELEGRAM_API_BASE_URL": telegram.base_url}
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "scripts/run_cluster.py", "--replicas",
-             "2", "--port", str(port), "--work", str(work)],
+             "2", "--port", str(port), "--console-port", str(console_port), "--work", str(work)],
             cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True)
         running = Cluster(url=f"http://127.0.0.1:{port}", work=work, reports_url=reports_url,
-                          process=process, graph=graph, telegram=telegram)
+                          process=process, graph=graph, telegram=telegram,
+                          console_url=f"http://127.0.0.1:{console_port}", env=env)
         ready = threading.Event()
 
         def read_output() -> None:
@@ -265,6 +268,30 @@ def test_a_report_over_whatsapp_alternates_replicas(cluster: Cluster) -> None:
     send(whatsapp_text(f"cek status {ticket}", wa_id=wa_id))
     answer = dumps(mine()[before:]).decode()
     assert ticket in answer and "tidak ditemukan" not in answer, answer
+
+    # A reviewer's decision in the cluster's console reaches the reporter; through Redis
+    # the notification worker knows the reporter wrote within 24 hours: free text.
+    def admin(*args: str, password: str | None = None) -> str:
+        done = subprocess.run([str(Path(sys.executable).parent / "lapor-admin"), *args],
+                              input=password, text=True, capture_output=True,
+                              env=cluster.env, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    admin("user", "add", "kora.cluster", "--role", "koordinator", "--password-stdin",
+          password="kata-sandi-klaster-2029")
+    token = admin("token", "create", "kora.cluster")
+    before = len(mine())
+    decided = httpx.post(f"{cluster.console_url}/api/reports/{ticket}/status", timeout=30,
+                         headers={"Authorization": f"Bearer {token}"},
+                         json={"status": "diproses", "note": "Sedang kami telaah."})
+    assert decided.status_code == 200, decided.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            m["type"] == "text" and ticket in m["text"]["body"] for m in mine()[before:]):
+        time.sleep(0.25)
+    notices = [m for m in mine()[before:] if ticket in dumps(m).decode()]
+    assert notices and notices[0]["type"] == "text", (mine()[before:], cluster.log_tail())
 
 
 @pytest.mark.slow
