@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.decisions import decision_lists
 from bot.notify.wording import (
     DESTINATIONS,
     OUTCOMES,
@@ -17,7 +18,6 @@ from bot.notify.wording import (
     render_notice,
     template_values,
 )
-from bot.decisions import decision_lists
 from bot.status_labels import status_label
 from bot.store.types import STATUSES, NoticeContent
 
