@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import pytest
+import yaml
 from sqlalchemy import event, select, update
 
 from bot.privacy import sender_key
@@ -80,6 +83,32 @@ def case_signals(store: ConsoleStore, ticket: str) -> signals.CaseSignals:
         found = signals.for_case(session, case_of(store, ticket))
     assert found is not None
     return found
+
+
+# --- the thresholds file -------------------------------------------------------------
+
+
+def test_the_shipped_thresholds_are_the_documented_ones():
+    rule = signals.rules()
+    assert rule.window_minutes == 60 and rule.min_reporters == 10
+    assert (rule.new_sender_share, rule.near_duplicate_share) == (0.6, 0.5)
+    assert (rule.repeat_min_reports, rule.repeat_window.days) == (5, 30)
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["burst"].update(min_reporters=1),
+    lambda d: d["burst"].update(new_sender_share="banyak"),
+    lambda d: d["similarity"].update(jaccard=True),
+    lambda d: d["reasons"].pop("caution"),
+    lambda d: d.pop("repeat"),
+])
+def test_a_malformed_thresholds_file_is_refused(tmp_path: Path, change):
+    data = yaml.safe_load(signals.SIGNALS_FILE.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "signals.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError):
+        signals.load_rules(path)
 
 
 # --- bursts and organic patterns -----------------------------------------------------
