@@ -38,7 +38,7 @@ from bot.store.types import (
     NotificationState,
     ReportNotFound,
 )
-from console import casework, queries, referrals
+from console import casework, queries, referrals, signals
 from console.context import CHECKER_FACTORY, STORE, reviewer_of
 from console.errors import BadRequest, json_error
 from console.scope import Reviewer
@@ -115,8 +115,11 @@ def case_for(store: ConsoleStore, reviewer: Reviewer, case_id: int, audit_view: 
     """The case as the API shows it (CaseNotFound when invisible); audits the view."""
     with store.read() as session:
         body = queries.case_detail(session, reviewer, case_id)
+        # Coordinated-report signals, over all the case's reports (console/signals.py).
+        found = signals.for_case(session, case_id) if body is not None else None
     if body is None:
         raise CaseNotFound(case_id)
+    body["signals"] = found.as_json() if found is not None else None
     states = notification_states(store, [r["ticket_code"] for r in body["reports"]])
     for report in body["reports"]:
         report["notifications"] = states.get(report["ticket_code"], [])

@@ -25,7 +25,7 @@ from bot.settings import get_settings
 from bot.store.models import ConsoleUser, Evidence, Report
 from bot.store.types import STATUSES, CaseNotFound, InvalidTransition, ReportNotFound
 from bot.urls import PLATFORM_HOSTS
-from console import casework, queries
+from console import casework, queries, signals
 from console.api import case_for
 from console.context import CHECKER_FACTORY, STORE, TODAY, reviewer_of
 from console.csrf import read_form
@@ -145,18 +145,21 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     today = request.app[TODAY]()
 
-    def read() -> tuple[list[queries.QueueItem], list[str]]:
+    def read() -> tuple[list[queries.QueueItem], list[str], dict[int, signals.CaseSignals]]:
         with store.read() as session:
             items = queries.queue(session, reviewer, filters, today)
+            # Coordinated-report signals of the listed cases, a fixed number of queries.
+            flags = signals.for_cases(session, [item.case_id for item in items])
             names = list(session.scalars(
                 select(ConsoleUser.name).where(ConsoleUser.role.in_((PENGAWAS, KOORDINATOR)),
                                                ConsoleUser.disabled_at.is_(None))
                 .order_by(ConsoleUser.name)).all())
-        return items, names
+        return items, names, flags
 
-    items, names = await asyncio.to_thread(read)
+    items, names, flags = await asyncio.to_thread(read)
     return render(request, "queue.html", status=400 if bad else 200, items=items,
                   filters=filters, query=request.query, platforms=PLATFORMS, reviewers=names,
+                  signals=flags,
                   error=message("bad_filter") if bad else None, today=today)
 
 
