@@ -119,7 +119,7 @@ def figures(store: ConsoleStore, reviewer: Reviewer) -> list[CodeFigures]:
         volunteers = sorted(per_code.get(code.id, {}).values(),
                             key=lambda v: (-v.reports, v.label))
         result.append(CodeFigures(
-            code=code, members=members.get(code.id, 0),
+            code=code, members=0 if code.revoked_at else members.get(code.id, 0),
             reports=sum(v.reports for v in volunteers),
             takedowns=sum(v.takedowns for v in volunteers), volunteers=volunteers))
     return result

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from sqlalchemy import func, select
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
 
 from actions.conversation import ActionCancel
 from actions.services import get_store
