@@ -6,7 +6,9 @@ A mixin of `ReportStore` (it uses the store's `_read()` / `_write()` sessions).
   revoked (`revoke_volunteer_code`); a revoked code admits nobody and its members'
   later reports are no longer marked (reports filed before keep their mark).
 - A sender joins with a code (`join_taskforce`): one active membership per sender
-  (joining another code ends the previous one); `leave_taskforce` ends it.
+  (joining another code ends the previous one); `leave_taskforce` ends it. Two joins
+  of one sender racing on PostgreSQL could leave two open rows; the latest joined
+  one counts everywhere (`volunteer_code_for`) and leaving ends both.
 - `volunteer_code_for(session, sender_key)` is what filing uses to mark a report:
   the sender's active membership of an unrevoked code, decided by the store at
   filing, never by the client.
@@ -87,10 +89,6 @@ def volunteer_code_for(session: Session, sender_key: str | None) -> int | None:
 
 class VolunteerStore:
     """Taskforce methods of the report store (mixed into `ReportStore`)."""
-
-    # Provided by ReportStore.
-    _read: object
-    _write: object
 
     def issue_volunteer_codes(self, session: Session, region_code: str, taskforce: str,
                               created_by: str, count: int = 1) -> list[VolunteerCodeInfo]:
