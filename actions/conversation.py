@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.taskforce import leave_from_message, wants_to_leave
 from bot.clock import Today, system_today
 from bot.election_facts import template_values
 
@@ -31,6 +32,10 @@ class ActionCancel(Action):
         domain: dict[str, Any],
     ) -> list[EventType]:
         active_loop = (tracker.active_loop or {}).get("name")
+        if not active_loop and await wants_to_leave(tracker):
+            # "berhenti jadi relawan" read as a plain "stop" by the NLU.
+            await leave_from_message(dispatcher, tracker)
+            return []
         filled = {
             name: value
             for name, value in tracker.slots.items()

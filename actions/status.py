@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.services import ensure_word_lists, get_store, latest_text, reporter_key
+from actions.taskforce import has_volunteer_code, join_from_message
 from bot.categories import label_for
 from bot.clock import Today, system_today
 from bot.dates import WIB, format_date_id
@@ -58,10 +59,14 @@ class ActionCheckStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        code = _ticket_from(tracker)
+        if code is None and has_volunteer_code(tracker):
+            # "RLW-4MZ8KD" looks like a ticket code to a model not trained on it.
+            await join_from_message(dispatcher, tracker)
+            return []
         await ensure_word_lists()
         key = reporter_key(tracker)
         store = get_store()
-        code = _ticket_from(tracker)
         if code:
             status = await asyncio.to_thread(store.get_status, code, key)
             if status is None:
@@ -122,6 +127,10 @@ class ActionNluFallback(Action):
         if find_ticket_codes(latest_text(tracker)):
             logger.info("Low-confidence message with a ticket code: checking its status")
             return await ActionCheckStatus(self._today).run(dispatcher, tracker, domain)
+        if has_volunteer_code(tracker):
+            logger.info("Low-confidence message with a volunteer code: joining")
+            await join_from_message(dispatcher, tracker)
+            return []
         dispatcher.utter_message(response="utter_please_rephrase")
         return []
 

@@ -18,6 +18,9 @@ CORE_INTENTS: tuple[str, ...] = (
     "out_of_scope",
     "report_violation",
     "check_status",
+    # Volunteer taskforce (gugus tugas): "saya relawan, kode RLW-XXXXXX", "berhenti jadi relawan".
+    "join_taskforce",
+    "leave_taskforce",
 )
 
 FAQ_INTENT = "faq"

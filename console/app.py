@@ -26,7 +26,7 @@ from bot.clock import Today, system_today
 from bot.link_checker import LinkChecker
 from bot.notify.worker import NotificationWorker
 from bot.settings import get_settings
-from console import admin_pages, api, auth, insight_pages, pages
+from console import admin_pages, api, auth, insight_pages, pages, taskforce_pages
 from console.accounts import Accounts
 from console.config import ConsoleSettings
 from console.context import ACCOUNTS, CHECKER_FACTORY, SETTINGS, STORE, TODAY
@@ -135,6 +135,7 @@ def make_app(store: ConsoleStore | None = None, settings: ConsoleSettings | None
     pages.add_routes(app)
     insight_pages.add_routes(app)
     admin_pages.add_routes(app)
+    taskforce_pages.add_routes(app)
 
     if settings.notify_worker and worker_factory is not None:
         async def start(app_: web.Application) -> None:

@@ -128,7 +128,8 @@ def queue_filters(query: Any, reviewer: Reviewer) -> tuple[queries.QueueFilters,
         category=pick("kategori", lambda v: v in category_values()),
         platform=pick("platform", lambda v: v in PLATFORMS),
         region=pick("wilayah", lambda v: bool(_REGION.match(v))),
-        date_from=date_from, date_to=date_to, assignee=assignee, q=q or None)
+        date_from=date_from, date_to=date_to, assignee=assignee, q=q or None,
+        volunteer=pick("relawan", lambda v: v == "1") == "1")
     return filters, bad
 
 

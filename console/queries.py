@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from bot.store.models import (
     Report,
     ReportLink,
     StatusChange,
+    VolunteerCode,
 )
 from bot.store.tickets import normalize_ticket_code
 from bot.store.types import STATUSES
@@ -207,7 +208,19 @@ def _report_body(session: Session, row: Report, latest: dict[tuple[int, str], Li
         "case_ids": [link["case_id"] for link in links], "links": links,
         "deadline": deadline_of(row.known_date, row.created_at),
         "evidence": _evidence(session, row.id),
+        # Filed by a taskforce volunteer with this code (None otherwise).
+        "volunteer_code": _volunteer_codes(session, {row.volunteer_code_id}).get(
+            row.volunteer_code_id),
     }
+
+
+def _volunteer_codes(session: Session, code_ids: set[int | None]) -> dict[int, str]:
+    """Volunteer code ids -> the code text (the taskforce view shows the code)."""
+    wanted = sorted(i for i in code_ids if i is not None)
+    if not wanted:
+        return {}
+    return dict(session.execute(select(VolunteerCode.id, VolunteerCode.code)
+                                .where(VolunteerCode.id.in_(wanted))).all())
 
 
 def report_detail(session: Session, reviewer: Reviewer, ticket_code: str
@@ -300,6 +313,7 @@ class QueueFilters:
     date_to: date | None = None
     assignee: str | None = None  # a user name, or "-" for unassigned
     q: str | None = None
+    volunteer: bool = False  # the taskforce view: only reports filed by volunteers
 
 
 @dataclass
@@ -319,6 +333,7 @@ class QueueItem:
     deadline: date | None
     days_left: int | None
     assignee: str | None
+    volunteer_codes: list[str] = field(default_factory=list)
 
     def urgency(self) -> tuple[Any, ...]:
         """Sort key: open first, earliest deadline, more reporters, older."""
@@ -333,7 +348,7 @@ def queue(session: Session, reviewer: Reviewer, filters: QueueFilters, today: da
     query = (select(ReportLink.case_id, Case.canonical_url, Case.platform,
                     Case.first_reported_at, Report.ticket_code, Report.status, Report.category,
                     Report.region_code, Report.known_date, Report.created_at,
-                    Report.reporter_key)
+                    Report.reporter_key, Report.volunteer_code_id)
              .join(Report, Report.id == ReportLink.report_id)
              .join(Case, Case.id == ReportLink.case_id)
              .where(reviewer.report_filter()))
@@ -354,12 +369,16 @@ def queue(session: Session, reviewer: Reviewer, filters: QueueFilters, today: da
             filters.date_to + timedelta(days=1), datetime.min.time(), WIB))
     if filters.q and filters.q.strip():
         query = query.where(search_condition(filters.q))
+    if filters.volunteer:
+        query = query.where(Report.volunteer_code_id.is_not(None))
     assignees = dict(session.execute(
         select(CaseAssignment.case_id, ConsoleUser.name)
         .join(ConsoleUser, ConsoleUser.id == CaseAssignment.user_id)).all())
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in session.execute(query).all():
         grouped[row.case_id].append(row)
+    codes = _volunteer_codes(session, {row.volunteer_code_id
+                                       for rows in grouped.values() for row in rows})
     items = []
     for case_id, rows in grouped.items():
         statuses = [row.status for row in rows]
@@ -386,7 +405,9 @@ def queue(session: Session, reviewer: Reviewer, filters: QueueFilters, today: da
             regions=sorted({row.region_code for row in rows if row.region_code}),
             tickets=sorted(row.ticket_code for row in rows),
             first_reported_at=first.first_reported_at, deadline=deadline,
-            days_left=(deadline - today).days if deadline else None, assignee=assignee))
+            days_left=(deadline - today).days if deadline else None, assignee=assignee,
+            volunteer_codes=sorted({codes[row.volunteer_code_id] for row in rows
+                                    if row.volunteer_code_id in codes})))
     items.sort(key=QueueItem.urgency)
     return items[:limit]
 

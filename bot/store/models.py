@@ -142,6 +142,10 @@ class Report(Base):
     status = Column(String(STATUS_LENGTH), nullable=False, default=INITIAL_STATUS)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    # Set by the store at filing from the reporter's active taskforce membership
+    # (never from the client): the report was filed by a volunteer with this code.
+    volunteer_code_id = Column(Integer, ForeignKey("volunteer_codes.id"), nullable=True,
+                               index=True)
     links = relationship("ReportLink", back_populates="report", order_by="ReportLink.id",
                          cascade="all, delete-orphan", passive_deletes=True)
     evidence = relationship("Evidence", back_populates="report", order_by="Evidence.id",
@@ -421,9 +425,46 @@ class Notification(Base):
     )
 
 
+# --- Volunteer taskforces (gugus tugas) -----------------------------------------------
+#
+# A koordinator issues codes for a region's taskforce; a verified sender who sends a
+# valid code in chat becomes a member (by sender key only); reports they file while a
+# member carry the code (reports.volunteer_code_id). See bot/store/volunteers.py.
+
+
+class VolunteerCode(Base):
+    """A taskforce's volunteer code ("RLW-4MZ8KD") for one region; revocable.
+
+    The code itself is stored (not a hash): koordinators hand it out again and see it
+    on the taskforce view, and it grants nothing but a mark on one's own reports."""
+
+    __tablename__ = "volunteer_codes"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(16), nullable=False)
+    region_code = Column(String(16), nullable=False)
+    taskforce = Column(String(200), nullable=False)
+    created_by = Column(String(USER_NAME_LENGTH), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    revoked_at = Column(UTCDateTime(), nullable=True)
+    revoked_by = Column(String(USER_NAME_LENGTH), nullable=True)
+
+    __table_args__ = (UniqueConstraint("code"),)
+
+
+class VolunteerMembership(Base):
+    """A sender (pseudonymous key, never shown) in a taskforce, from joined_at to left_at."""
+
+    __tablename__ = "volunteer_memberships"
+    id = Column(Integer, primary_key=True)
+    code_id = Column(Integer, ForeignKey("volunteer_codes.id"), nullable=False, index=True)
+    sender_key = Column(String(KEY_LENGTH), nullable=False, index=True)
+    joined_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    left_at = Column(UTCDateTime(), nullable=True)
+
+
 __all__ = [
     "ApiToken", "AuditEntry", "AUDIT_LOG_TRIGGERS", "Base", "Case", "CaseAssignment", "CaseNote",
     "ConsoleSession", "ConsoleUser", "Evidence", "LinkCheck", "LoginFailure", "NAMING_CONVENTION",
     "Notification", "ReferralBatch", "ReferralCase", "Report", "ReportLink", "Reporter",
-    "StatusChange", "UTCDateTime", "utcnow",
+    "StatusChange", "UTCDateTime", "VolunteerCode", "VolunteerMembership", "utcnow",
 ]

@@ -86,6 +86,7 @@ from bot.store.types import (
     ReportStatus,
     StatusUpdate,
 )
+from bot.store.volunteers import VolunteerStore, volunteer_code_for
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def _insert_ignoring_conflict(session: Session, table: Any, index_elements: list
     return int(session.execute(statement).rowcount or 0)
 
 
-class ReportStore:
+class ReportStore(VolunteerStore):
     """All database access for reports; one instance is safe to share between threads."""
 
     def __init__(self, database_url: str | None = None, *, auto_migrate: bool = True) -> None:
@@ -282,6 +283,7 @@ class ReportStore:
                     update(Report).where(Report.id == report_id)
                     .values(reporter_key=None, idempotency_key="erased-" + secrets.token_hex(24)))
             session.execute(delete(Reporter).where(Reporter.sender_key == sender_key))
+            self.forget_memberships(session, sender_key)
         logger.info("Reporter data erased; %d reports anonymised", len(ids))
         return len(ids)
 
@@ -359,6 +361,8 @@ class ReportStore:
                 region_name=report.region_name or None, known_date=report.known_date,
                 reported_party=report.reported_party or None, status=INITIAL_STATUS,
                 created_at=now, updated_at=now,
+                # The volunteer mark: the store's own look-up, never the client's word.
+                volunteer_code_id=volunteer_code_for(session, report.reporter_key),
             )
             session.add(row)
             session.flush()  # the unique idempotency key is claimed here
