@@ -257,8 +257,9 @@ class LinkChecker:
         result = LinkCheckResult(url, canonicalize(parsed.url), detect_platform(parsed.url),
                                  "unreachable")
         try:
-            await asyncio.wait_for(self._follow(parsed.url, result, capture),
-                                   timeout=self.timeout)
+            following = (self._follow(parsed.url, result, capture=True) if capture
+                         else self._follow(parsed.url, result))
+            await asyncio.wait_for(following, timeout=self.timeout)
         except asyncio.TimeoutError:
             result.status = "timeout"
         if result.status == "ok" and result.final_url:
