@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -315,3 +316,41 @@ async def test_a_crashed_worker_leaves_the_job_to_be_taken_again(
     # The dead worker's late answer is not recorded over the new one.
     assert queue.finish(lost, ArchiveOutcome("failed", error="late"), now=later) is False
     assert archives(store)[0]["state"] == "done"
+
+
+# --- several workers (replicas) on SQLite and PostgreSQL --------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return str(request.getfixturevalue("fresh_postgres_url"))
+
+
+def test_replicas_claiming_at_once_never_share_a_job(shared_url: str) -> None:
+    """Separate engines racing in threads, as archive workers of several replicas."""
+    first = ReportStore(shared_url)
+    for index in range(8):
+        file_links(first, *(f"http://berita.example.id/{index}/{n}" for n in range(3)))
+    replicas = [ReportStore(shared_url) for _ in range(4)]
+    barrier = threading.Barrier(len(replicas))
+    claimed: list[list[int]] = [[] for _ in replicas]
+
+    def work(index: int) -> None:
+        queue = ArchiveQueue(replicas[index])
+        barrier.wait()
+        while batch := queue.claim(2, lease_seconds=600):
+            claimed[index] += [job.id for job in batch]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(replicas))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for replica in [first, *replicas]:
+            replica.dispose()
+    every = [job_id for ids in claimed for job_id in ids]
+    assert sorted(every) == sorted(set(every)) and len(every) == 24
