@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import hashlib
 import json
 import threading
@@ -66,6 +67,10 @@ async def pages(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[str, Any]
             state["hung"].set()
             await state["release"].wait()
             return web.Response(text="<title>Akhirnya</title>", content_type="text/html")
+        if request.path == "/gzip":
+            response = web.Response(text=ARTICLE, content_type="text/html")
+            response.enable_compression(web.ContentCoding.gzip)
+            return response
         if state["gone"]:
             return web.Response(status=404, text="tidak ada")
         return web.Response(text=ARTICLE, content_type="text/html")
@@ -130,11 +135,12 @@ async def wait_for_state(store: ReportStore, url: str, states: tuple[str, ...]
 
 
 def warc_records(path: Path) -> list[tuple[Any, bytes]]:
-    """(record, content) for each record, digests checked by warcio as it reads."""
+    """(record, payload as stored) for each record, digests checked by warcio as it reads
+    (`raw_stream`: `content_stream` would undo the page's own Content-Encoding)."""
     found = []
     with open(path, "rb") as handle:
         for record in ArchiveIterator(handle, check_digests="raise"):
-            found.append((record, record.content_stream().read()))
+            found.append((record, record.raw_stream.read()))
     return found
 
 
@@ -263,6 +269,18 @@ async def test_metadata_from_opengraph_meta_and_json_ld(store: ReportStore,
         "author": "Akun Anonim", "published": "2026-11-28T09:00:00+07:00"}
     check_stored(row)
     assert pages["hits"] == ["/pindah", "/artikel"]
+
+
+async def test_a_compressed_page_is_stored_as_received_and_still_read(
+        store: ReportStore, pages: dict[str, Any]) -> None:
+    file_links(store, "http://berita.example.id/gzip")
+    await ArchiveWorker(store).run_once()
+    row = archives(store)[0]
+    records = check_stored(row)
+    response, payload = next((r, b) for r, b in records if r.rec_type == "response")
+    assert response.http_headers.get_header("Content-Encoding") == "gzip"
+    assert gzip.decompress(payload).decode() == ARTICLE
+    assert json.loads(row["page_meta"])["author"] == "Akun Anonim"
 
 
 async def test_private_addresses_are_never_fetched(store: ReportStore, pages: dict[str, Any],
