@@ -148,7 +148,15 @@ class ArchiveWorker:
         except Exception as exc:  # noqa: BLE001 - one job never stops the others
             logger.warning("Archive job %d failed unexpectedly (%s)", job.id, type(exc).__name__)
             outcome = self._retry_or_fail(job, f"archiver raised {type(exc).__name__}")
-        recorded = await asyncio.to_thread(self.queue.finish, job, outcome, now=self._clock())
+        try:
+            recorded = await asyncio.to_thread(self.queue.finish, job, outcome,
+                                               now=self._clock())
+        except SQLAlchemyError as exc:
+            # Type only (a database error can quote parameters); the lease runs out and
+            # the job is taken again.
+            logger.warning("Archive job %d: outcome not recorded (%s)", job.id,
+                           type(exc).__name__)
+            return
         if recorded:
             logger.info("Archive job %d: %s%s", job.id, outcome.state,
                         f" ({outcome.error})" if outcome.error else "")
