@@ -43,6 +43,7 @@ from actions.services import (
     link_check_allowed,
     merge_evidence,
     reporter_key,
+    wake_archiver,
 )
 from bot.categories import categories, label_for
 from bot.clock import Today, system_today
@@ -558,6 +559,8 @@ class ActionSubmitReport(Action):
             dispatcher.utter_message(response="utter_report_store_failed")
             return []
         logger.info("Report filed (created=%s, links=%d)", filed.created, len(links))
+        if filed.created and links:
+            wake_archiver()  # the links' archives were queued with the report
         dispatcher.utter_message(
             response="utter_report_filed",
             ticket_code=filed.ticket_code,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
+from bot.archive.worker import ArchiveThread, ArchiveWorker
 from bot.channel_metadata import ATTESTATION, ChannelMetadata
 from bot.ephemeral import ephemeral_store
 from bot.evidence import sweep_orphaned_evidence
@@ -50,7 +51,25 @@ def get_store() -> ReportStore:
             store = OutageTolerant(ReportStore(url))
             _stores[url] = store
             _start_sweeper(store)
+            _start_archiver(url, store)
         return store  # type: ignore[return-value]
+
+
+_archivers: dict[str, ArchiveThread] = {}
+
+
+def _start_archiver(url: str, store: OutageTolerant) -> None:
+    """The evidence archive worker of this process (ARCHIVE_WORKER=1, the default), in its
+    own thread and event loop: pending archives left by a crash are taken up here too."""
+    if get_settings().archive_worker:
+        _archivers[url] = ArchiveThread(ArchiveWorker(store)).start()
+
+
+def wake_archiver() -> None:
+    """Tell this process's archive worker that links were just filed (returns at once)."""
+    archiver = _archivers.get(get_settings().database_url)
+    if archiver is not None:
+        archiver.wake()
 
 
 def sweep_orphans(store: ReportStore) -> int:

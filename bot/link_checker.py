@@ -56,6 +56,27 @@ CHECK_STATUSES = ("ok", "not_found", "unreachable", "timeout", "blocked", "inval
                   "too_many_redirects", "unchecked")
 
 
+@dataclass
+class Exchange:
+    """One HTTP request and its response as fetched (kept for the evidence archive).
+
+    `body` is the payload exactly as received (still gzip- or deflate-encoded when
+    the server said so), at most the checker's `max_bytes`; `truncated` says the
+    server sent more.
+    """
+
+    url: str
+    request_headers: list[tuple[str, str]]
+    status: int
+    reason: str
+    http_version: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    truncated: bool
+    peer_ip: str | None
+    fetched_at: datetime
+
+
 class BlockedAddressError(OSError):
     """A host resolved (or was written as) an address the checker must not contact."""
 
@@ -77,10 +98,14 @@ class LinkCheckResult:
     checked_at: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
+    #: Every hop's request and response, kept only by `LinkChecker.capture`.
+    exchanges: list[Exchange] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (stored in the conversation and the report)."""
-        return asdict(self)
+        data = asdict(self)
+        data.pop("exchanges", None)
+        return data
 
     @classmethod
     def unchecked(cls, url: str, status: str = "unchecked") -> LinkCheckResult:
@@ -214,6 +239,16 @@ class LinkChecker:
 
     async def check(self, url: str) -> LinkCheckResult:
         """Follow the link hop by hop within the time limit and describe what is there."""
+        return await self._check(url, capture=False)
+
+    async def capture(self, url: str) -> LinkCheckResult:
+        """Like `check`, also keeping every hop's request and response in
+        `result.exchanges`, bodies as received up to `max_bytes` (for the evidence
+        archive, `bot.archive`). The same rules apply to every hop; no title is
+        parsed here (the archive reads the page's metadata itself, in a thread)."""
+        return await self._check(url, capture=True)
+
+    async def _check(self, url: str, capture: bool) -> LinkCheckResult:
         try:
             parsed = parse_and_validate(url)
         except UrlError as error:
@@ -222,7 +257,9 @@ class LinkChecker:
         result = LinkCheckResult(url, canonicalize(parsed.url), detect_platform(parsed.url),
                                  "unreachable")
         try:
-            await asyncio.wait_for(self._follow(parsed.url, result), timeout=self.timeout)
+            following = (self._follow(parsed.url, result, capture=True) if capture
+                         else self._follow(parsed.url, result))
+            await asyncio.wait_for(following, timeout=self.timeout)
         except asyncio.TimeoutError:
             result.status = "timeout"
         if result.status == "ok" and result.final_url:
@@ -231,7 +268,7 @@ class LinkChecker:
         result.note = _note_for(result)
         return result
 
-    async def _follow(self, url: str, result: LinkCheckResult) -> None:
+    async def _follow(self, url: str, result: LinkCheckResult, capture: bool = False) -> None:
         if self._session is None:
             raise RuntimeError("LinkChecker must be used as an async context manager")
         current = url
@@ -244,6 +281,8 @@ class LinkChecker:
             try:
                 async with self._session.get(current, allow_redirects=False) as response:
                     result.http_status = response.status
+                    if capture:
+                        result.exchanges.append(await self._exchange(current, response))
                     if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                         target = urljoin(current, response.headers["Location"])
                         try:
@@ -258,7 +297,8 @@ class LinkChecker:
                         result.status = "not_found"
                     elif 200 <= response.status < 300:
                         result.status = "ok"
-                        result.page_title = await self._read_title(response)
+                        if not capture:
+                            result.page_title = await self._read_title(response)
                     else:
                         result.status = "unreachable"
                     return
@@ -275,6 +315,31 @@ class LinkChecker:
                 result.status = "unreachable"
                 return
         result.status = "too_many_redirects"
+
+    async def _exchange(self, url: str, response: aiohttp.ClientResponse) -> Exchange:
+        """The request and response of one hop, the body raw and capped at `max_bytes`."""
+        fetched_at = datetime.now(timezone.utc)
+        body = bytearray()
+        truncated = False
+        async for chunk in response.content.iter_chunked(16 * 1024):
+            body += chunk
+            if len(body) > self.max_bytes:
+                truncated = True
+                del body[self.max_bytes:]
+                break
+        peer = None
+        if response.connection is not None and response.connection.transport is not None:
+            address = response.connection.transport.get_extra_info("peername")
+            peer = str(address[0]) if address else None
+        version = response.version
+        return Exchange(
+            url=url,
+            request_headers=[(k, v) for k, v in response.request_info.headers.items()],
+            status=response.status, reason=response.reason or "",
+            http_version=f"HTTP/{version.major}.{version.minor}" if version else "HTTP/1.1",
+            response_headers=[(k.decode("latin-1"), v.decode("latin-1"))
+                              for k, v in response.raw_headers],
+            body=bytes(body), truncated=truncated, peer_ip=peer, fetched_at=fetched_at)
 
     async def _read_title(self, response: aiohttp.ClientResponse) -> str | None:
         content_type = response.headers.get("Content-Type", "")
@@ -311,6 +376,22 @@ class LinkChecker:
             if len(body) >= limit or received >= self.max_bytes:
                 break
         return bytes(body[:limit])
+
+
+def decode_body(body: bytes, content_encoding: str | None, limit: int) -> bytes | None:
+    """At most `limit` bytes of a body as received, gzip/deflate decoded within that
+    limit (None for an encoding the checker does not ask for, or a broken stream).
+    A truncated stream gives what could be decoded."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body[:limit]
+    if encoding not in _ZLIB_WBITS:
+        return None
+    inflater = zlib.decompressobj(_ZLIB_WBITS[encoding])
+    try:
+        return inflater.decompress(body, limit)
+    except zlib.error:
+        return None
 
 
 def page_title(body: bytes, charset: str | None = None) -> str | None:

@@ -117,6 +117,11 @@ class Settings:
     notify_max_attempts: int
     notify_retry_seconds: float
     notify_rate_per_second: float
+    # Evidence archive (bot/archive): run the worker in the action server, at most
+    # this many links fetched at once, each within this many seconds.
+    archive_worker: bool
+    archive_concurrency: int
+    archive_timeout: float
     # Shared ephemeral state (dedup, choices, rate limits, web sessions) when set;
     # in this process's memory otherwise (bot.ephemeral).
     redis_url: str | None = field(repr=False)
@@ -175,6 +180,9 @@ def get_settings() -> Settings:
         notify_max_attempts=_env_positive_int("NOTIFY_MAX_ATTEMPTS", 8),
         notify_retry_seconds=_env_float("NOTIFY_RETRY_SECONDS", 30.0),
         notify_rate_per_second=_env_float("NOTIFY_RATE_PER_SECOND", 20.0),
+        archive_worker=_env_bool("ARCHIVE_WORKER", True),
+        archive_concurrency=_env_positive_int("ARCHIVE_CONCURRENCY", 2),
+        archive_timeout=_env_float("ARCHIVE_TIMEOUT", 20.0),
         redis_url=_env_text("REDIS_URL"),
         whatsapp_verify_token=_env_text("WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secret=_env_text("WHATSAPP_APP_SECRET"),

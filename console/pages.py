@@ -18,11 +18,12 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import select
 
+from bot.archive.warc import ARCHIVE_DIRNAME
 from bot.categories import category_values
 from bot.decisions import DecisionError
 from bot.evidence import ALLOWED_TYPES, EVIDENCE_DIRNAME
 from bot.settings import get_settings
-from bot.store.models import ConsoleUser, Evidence, Report
+from bot.store.models import ConsoleUser, Evidence, LinkArchive, Report, ReportLink
 from bot.store.types import STATUSES, CaseNotFound, InvalidTransition, ReportNotFound
 from bot.urls import PLATFORM_HOSTS
 from console import casework, queries, signals
@@ -332,6 +333,40 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
         + f'; filename="bukti-{evidence_id}{path.suffix}"'})
 
 
+async def archive_file(request: web.Request) -> web.StreamResponse:
+    """GET /arsip/{id}: a link's WARC archive, only for reviewers who may see its report
+    (404 otherwise, as for one that does not exist); each download is audited."""
+    reviewer = reader(request)
+    archive_id = int(request.match_info["archive_id"])
+    store = request.app[STORE]
+
+    def find() -> str | None:
+        with store.read() as session:
+            found = session.execute(
+                select(LinkArchive.path, Report.region_code, Report.ticket_code,
+                       LinkArchive.sha256)
+                .join(ReportLink, ReportLink.id == LinkArchive.report_link_id)
+                .join(Report, Report.id == ReportLink.report_id)
+                .where(LinkArchive.id == archive_id, LinkArchive.state == "done")).first()
+        if found is None or found.path is None or not reviewer.can_see_region(found.region_code):
+            return None
+        store.audit(reviewer.name, "archive.download", found.ticket_code, archive=archive_id,
+                    sha256=found.sha256)
+        return found.path
+
+    located = await asyncio.to_thread(find) if 0 < archive_id < 2**31 else None
+    if located is None:
+        raise ReportNotFound(str(archive_id))
+    root = (get_settings().var_dir / ARCHIVE_DIRNAME).resolve()
+    path = (get_settings().var_dir / located).resolve()
+    if root not in path.parents or not path.is_file():
+        logger.warning("An archive file is missing or outside the archive folder")
+        raise ReportNotFound(str(archive_id))
+    data = await asyncio.to_thread(Path.read_bytes, path)
+    return web.Response(body=data, content_type="application/warc", headers={
+        "Content-Disposition": f'attachment; filename="arsip-{archive_id}.warc.gz"'})
+
+
 def add_routes(app: web.Application) -> None:
     """Register the reviewers' pages."""
     app.router.add_get("/", home)
@@ -344,3 +379,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/laporan/{ticket}/status", report_decision)
     app.router.add_post("/laporan/{ticket}/kontak", reveal_contact)
     app.router.add_get(r"/bukti/{evidence_id:\d{1,10}}", evidence_file)
+    app.router.add_get(r"/arsip/{archive_id:\d{1,10}}", archive_file)

@@ -12,6 +12,7 @@ filing day; campaign-rules.md section 1), then more distinct reporters, then age
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
@@ -33,6 +34,7 @@ from bot.store.models import (
     CaseNote,
     ConsoleUser,
     Evidence,
+    LinkArchive,
     LinkCheck,
     ReferralBatch,
     ReferralCase,
@@ -152,7 +154,28 @@ def _latest_checks(session: Session, case_ids: list[int]) -> dict[tuple[int, str
     return latest
 
 
-def _link(link: ReportLink, latest: dict[tuple[int, str], LinkCheck]) -> dict[str, Any]:
+def _archives(session: Session, link_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The evidence archive of each report link (bot/archive): state, and for a stored
+    WARC its id (download at /arsip/{id}), fetch time, size, SHA-256 and what it found."""
+    found: dict[int, dict[str, Any]] = {}
+    if link_ids:
+        for item in session.scalars(select(LinkArchive)
+                                    .where(LinkArchive.report_link_id.in_(link_ids))).all():
+            done = item.state == "done"
+            found[item.report_link_id] = {
+                "id": item.id if done else None, "state": item.state,
+                "sha256": item.sha256 if done else None,
+                "fetched_at": item.fetched_at if done else None,
+                "bytes": item.bytes if done else None,
+                "final_url": item.final_url if done else None,
+                "http_status": item.http_status if done else None,
+                "page": json.loads(item.page_meta) if done and item.page_meta else {},
+            }
+    return found
+
+
+def _link(link: ReportLink, latest: dict[tuple[int, str], LinkCheck],
+          archives: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     check = latest.get((link.case_id, link.original_url))
     status = check.check_status if check is not None else link.check_status
     return {"url": link.original_url, "canonical_url": link.canonical_url,
@@ -161,7 +184,8 @@ def _link(link: ReportLink, latest: dict[tuple[int, str], LinkCheck]) -> dict[st
             "http_status": check.http_status if check is not None else link.http_status,
             "page_title": check.page_title if check is not None else link.page_title,
             "checked_at": check.checked_at if check is not None else link.checked_at,
-            "rechecked": check is not None}
+            "rechecked": check is not None,
+            "archive": (archives or {}).get(link.id)}
 
 
 def _history(session: Session, report_ids: list[int]) -> list[dict[str, Any]]:
@@ -195,7 +219,8 @@ def _evidence(session: Session, report_id: int) -> list[dict[str, Any]]:
 
 def _report_body(session: Session, row: Report, latest: dict[tuple[int, str], LinkCheck]
                  ) -> dict[str, Any]:
-    links = [_link(link, latest) for link in row.links]
+    archives = _archives(session, [link.id for link in row.links])
+    links = [_link(link, latest, archives) for link in row.links]
     return {
         "ticket_code": row.ticket_code, "status": row.status,
         "status_label": status_label(row.status), "category": row.category,

@@ -461,8 +461,54 @@ class VolunteerMembership(Base):
     joined_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     left_at = Column(UTCDateTime(), nullable=True)
 
+# --- Evidence archive (bot/archive) --------------------------------------------------
+
+ARCHIVE_STATES = ("pending", "done", "failed")
+_ARCHIVE_STATE_SQL = "(" + ", ".join(f"'{state}'" for state in ARCHIVE_STATES) + ")"
+
+
+class LinkArchive(Base):
+    """The archive of one report link fetched at report time: a WARC file under var/.
+
+    Queued ("pending") in the filing transaction (`ReportStore.file_report`), so a
+    crash never loses the job; an archive worker leases it (`lease_until`,
+    `claimed_by`), fetches with the SSRF-safe link checker and records the file
+    ("done": path, size, SHA-256) or why it could not ("failed"). See bot/archive.
+    """
+
+    __tablename__ = "link_archives"
+    id = Column(Integer, primary_key=True)
+    report_link_id = Column(Integer, ForeignKey("report_links.id", ondelete="CASCADE"),
+                            nullable=False)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    state = Column(String(STATE_LENGTH), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime(), nullable=True)  # NULL: not waiting
+    lease_until = Column(UTCDateTime(), nullable=True)
+    claimed_by = Column(String(CLAIM_LENGTH), nullable=True)
+    fetched_at = Column(UTCDateTime(), nullable=True)
+    final_url = Column(String(URL_LENGTH), nullable=True)
+    http_status = Column(Integer, nullable=True)
+    # The WARC file: path relative to var/, its size and SHA-256 (what a reviewer
+    # downloads and can verify); payload_sha256 is the final page's body as received.
+    path = Column(String(1024), nullable=True)
+    bytes = Column(BigInteger, nullable=True)
+    sha256 = Column(String(64), nullable=True)
+    payload_sha256 = Column(String(64), nullable=True)
+    page_meta = Column(Text, nullable=True)  # JSON: the page's title, description, ...
+    last_error = Column(String(ERROR_LENGTH), nullable=True)  # short, never personal data
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("report_link_id"),
+        CheckConstraint(f"state IN {_ARCHIVE_STATE_SQL}", name="state_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_link_archives_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
 
 __all__ = [
+    "ARCHIVE_STATES", "LinkArchive",
     "ApiToken", "AuditEntry", "AUDIT_LOG_TRIGGERS", "Base", "Case", "CaseAssignment", "CaseNote",
     "ConsoleSession", "ConsoleUser", "Evidence", "LinkCheck", "LoginFailure", "NAMING_CONVENTION",
     "Notification", "ReferralBatch", "ReferralCase", "Report", "ReportLink", "Reporter",

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from bot.decisions import check_values
 from bot.privacy import decrypt_contact, encrypt_contact
 from bot.settings import get_settings
+from bot.store.archives import enqueue_archives
 from bot.store.db import make_engine, make_session_factory, migrate, writer
 from bot.store.models import (
     ERROR_LENGTH,
@@ -372,18 +373,22 @@ class ReportStore(VolunteerStore):
             for link in report.links:
                 firsts.setdefault(link.canonical_url, link)
             known: set[str] = set()
+            link_rows: list[ReportLink] = []
             for canonical in sorted(firsts):
                 link = firsts[canonical]
                 case_id, existed = self._join_case(session, canonical, link.platform, now)
                 if existed:
                     known.add(canonical)
-                session.add(ReportLink(
+                link_rows.append(ReportLink(
                     report_id=row.id, case_id=case_id, original_url=link.original_url,
                     canonical_url=canonical, platform=link.platform,
                     check_status=link.check_status, http_status=link.http_status,
                     page_title=(link.page_title or "")[:PAGE_TITLE_LENGTH] or None,
                     checked_at=link.checked_at or (now if link.check_status else None),
                 ))
+                session.add(link_rows[-1])
+            # The evidence archive's jobs, committed with the report (bot/archive).
+            enqueue_archives(session, link_rows, now)
             for item in report.evidence:
                 session.add(Evidence(
                     report_id=row.id, kind=item.kind, mime_type=item.mime_type,

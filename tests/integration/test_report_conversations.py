@@ -8,8 +8,11 @@ link checker's host overrides, so no request leaves the machine.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +43,21 @@ def assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
             yield running
 
 
+def _archive_of(assistant: Assistant, ticket: str, wait: float = 30.0) -> tuple[Any, ...]:
+    """(state, path) of the report's link archive once the worker is done with it."""
+    deadline = time.monotonic() + wait
+    while True:
+        with sqlite3.connect(assistant.log_dir / "reports.db") as connection:
+            row = connection.execute(
+                "SELECT a.state, a.path FROM link_archives a JOIN report_links l "
+                "ON l.id = a.report_link_id JOIN reports r ON r.id = l.report_id "
+                "WHERE r.ticket_code = ?", (ticket,)).fetchone()
+        if row is not None and row[0] != "pending":
+            return tuple(row)
+        assert time.monotonic() < deadline, f"archive still {row}"
+        time.sleep(0.2)
+
+
 def _ticket(replies: list[dict]) -> str:
     match = TICKET.search(texts(replies))
     assert match, f"no ticket code in {texts(replies)!r}"
@@ -65,6 +83,9 @@ def test_complete_report_in_one_message(assistant: Assistant) -> None:
     assert "Kota Pekalongan" in summary
     assert buttons(replies) == ["Kirim", "Ubah", "Batal"]
     ticket = _ticket(assistant.say(sender, "/affirm"))
+    # The action server archives the link in the background (docs/evidence.md).
+    archive = _archive_of(assistant, ticket)
+    assert archive[0] == "done" and archive[1].endswith(".warc.gz"), assistant.logs()
 
     status = texts(assistant.say(sender, f"cek status {ticket.lower().replace('-', '')}"))
     assert ticket in status and "menunggu kajian awal" in status
