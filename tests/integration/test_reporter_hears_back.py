@@ -326,3 +326,77 @@ def test_the_console_refuses_the_wrong_reviewer_no_token_and_a_form_without_csrf
                                data={"status": "ditolak", "note": "tanpa token"})
         assert refused.status_code == 403
         assert stack.api("GET", f"/api/cases/{case_id}").json()["status"] == status
+
+
+def _logged_in(stack: Stack, name: str = "kora") -> httpx.Client:
+    """A browser-like client logged in to the console (CSRF token from the login form)."""
+    client = httpx.Client(base_url=stack.console_url, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    answer = client.post("/login", data={"name": name, "password": PASSWORD,
+                                         "csrf_token": token.group(1)})
+    assert answer.status_code in (302, 303), answer.text[:500]
+    return client
+
+
+@pytest.mark.slow
+def test_a_volunteers_whatsapp_report_is_archived_and_shows_in_the_taskforce_view(
+        stack: Stack) -> None:
+    """Issue 18, done when (the volunteer and the archive parts): a koordinator issues a
+    code, a WhatsApp reporter joins with it, reports a link served by a local page; the
+    WARC taken at report time matches its recorded hash; the taskforce view shows it."""
+    import hashlib
+
+    browser = _logged_in(stack)
+    page = browser.get("/gugus-tugas").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    issued = browser.post("/gugus-tugas/kode", data={
+        "region": "33", "taskforce": "Relawan Mahasiswa Pekalongan", "count": "1",
+        "csrf_token": csrf}, follow_redirects=True)
+    assert issued.status_code == 200, issued.text[:500]
+    [code] = set(re.findall(r"RLW-[0-9A-HJKMNP-TV-Z]{6}", issued.text))
+
+    wa_id = "6281355501234"
+
+    def mine() -> list[dict]:
+        return [m for m in stack.graph.sent_messages() if m.get("to") == wa_id]
+
+    def send(item: dict) -> str:
+        before = len(mine())
+        body = dumps(webhook(item, wa_id=wa_id))
+        answer = httpx.post(f"{stack.assistant.rasa_url}/webhooks/whatsapp/webhook",
+                            content=body, timeout=30,
+                            headers={"Content-Type": "application/json",
+                                     "X-Hub-Signature-256": sign(body)})
+        assert answer.status_code == 200
+        _settled(lambda: len(mine()), before)
+        return json.dumps(mine()[before:], ensure_ascii=False)
+
+    def press(payload: str) -> dict:
+        return whatsapp_message("interactive", {"type": "button_reply", "button_reply": {
+            "id": payload, "title": payload}}, wa_id=wa_id)
+
+    joined = send(whatsapp_text(f"saya relawan, kode {code.lower()}", wa_id=wa_id))
+    assert "relawan" in joined.lower(), joined
+    send(whatsapp_text(REPORT.format(url="http://vt.tiktok.com/ZS8xyz/"), wa_id=wa_id))
+    send(press("/affirm"))
+    send(whatsapp_text("lewati", wa_id=wa_id))
+    [ticket] = set(TICKET.findall(send(press("/affirm"))))
+
+    def archive() -> dict | None:
+        links = stack.api("GET", f"/api/reports/{ticket}").json()["links"]
+        return links[0].get("archive")
+
+    _wait_for(lambda: (archive() or {}).get("state") == "done",
+              "no WARC archive of the report's link", stack, timeout=30)
+    taken = archive()
+    assert taken["http_status"] == 200 and taken["final_url"].startswith("http://www.tiktok.com/")
+    warc = browser.get(f"/arsip/{taken['id']}")
+    assert warc.status_code == 200 and len(warc.content) == taken["bytes"]
+    assert hashlib.sha256(warc.content).hexdigest() == taken["sha256"]
+
+    report = stack.api("GET", f"/api/reports/{ticket}").json()
+    assert report["volunteer_code"] == code
+    view = browser.get("/antrian", params={"relawan": "1"}).text
+    assert ticket in view and code in view
+    browser.close()
