@@ -30,11 +30,12 @@ from channels.telegram import ENV_SECRET, ENV_TOKEN
 from channels.whatsapp import REQUIRED_ENV as WHATSAPP_ENV
 from console.config import ConsoleSettings
 
+WHATSAPP_CHANNEL = "channels.whatsapp.WhatsAppInput"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 #: Environment variables each configurable channel needs, by credentials.yml key.
 CHANNEL_ENV: dict[str, tuple[str, ...]] = {
-    "channels.whatsapp.WhatsAppInput": WHATSAPP_ENV,
+    WHATSAPP_CHANNEL: WHATSAPP_ENV,
     "channels.telegram.TelegramInput": (ENV_TOKEN, ENV_SECRET),
 }
 
@@ -95,12 +96,26 @@ def console_problems(environ: Mapping[str, str], production: bool) -> list[str]:
     return lines
 
 
+def notice_problems(channels: list[str], environ: Mapping[str, str]) -> list[str]:
+    """Reporters on WhatsApp hear of a decision made more than 24 hours after their last
+    message only through the approved template (and without Redis the notification worker
+    never knows the window, so every notice needs it): WhatsApp on requires it."""
+    whatsapp_on = WHATSAPP_CHANNEL in channels and all(
+        environ.get(name, "").strip() for name in WHATSAPP_ENV)
+    if whatsapp_on and not environ.get("WHATSAPP_NOTIFY_TEMPLATE", "").strip():
+        return ["WHATSAPP_NOTIFY_TEMPLATE is not set: reporters on WhatsApp would not hear of "
+                "decisions made 24 hours after their last message (docs/notifications.md)"]
+    return []
+
+
 def problems(credentials: Path, environ: Mapping[str, str], production: bool) -> list[str]:
     """What stops a production start (or, in development, what deserves a warning)."""
-    lines = half_configured(listed_channels(credentials), environ)
+    channels = listed_channels(credentials)
+    lines = half_configured(channels, environ)
     lines += console_problems(environ, production)
     if production:
         lines += missing_secrets(environ)
+        lines += notice_problems(channels, environ)
     return lines
 
 

@@ -14,7 +14,8 @@ from channels.preflight import main, problems
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 GOOD = {"PSEUDONYM_KEY": "k" * 48, "CONTACT_ENCRYPTION_KEY": Fernet.generate_key().decode()}
 WHATSAPP = {"WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": "s",
-            "WHATSAPP_ACCESS_TOKEN": "a", "WHATSAPP_PHONE_NUMBER_ID": "1"}
+            "WHATSAPP_ACCESS_TOKEN": "a", "WHATSAPP_PHONE_NUMBER_ID": "1",
+            "WHATSAPP_NOTIFY_TEMPLATE": "lapor_pemberitahuan"}
 
 
 def test_production_needs_both_keys() -> None:
@@ -37,6 +38,20 @@ def test_a_half_configured_channel_is_named() -> None:
     # A channel that is not listed in credentials.yml is not checked.
     only_rest = Path(__file__).parent / "rest_only.yml"
     assert problems(only_rest, half, production=True) == []
+
+
+def test_production_whatsapp_needs_the_notice_template() -> None:
+    without = {**GOOD, **WHATSAPP}
+    del without["WHATSAPP_NOTIFY_TEMPLATE"]
+    found = problems(CREDENTIALS, without, production=True)
+    assert len(found) == 1 and found[0].startswith("WHATSAPP_NOTIFY_TEMPLATE is not set")
+    # Redis does not replace it (decisions usually come after the 24-hour window).
+    assert problems(CREDENTIALS, {**without, "REDIS_URL": "redis://r:6379/0"},
+                    production=True) == found
+    # Development only warns about half-configured channels, not this.
+    assert problems(CREDENTIALS, without, production=False) == []
+    # WhatsApp off: nothing to say.
+    assert problems(CREDENTIALS, GOOD, production=True) == []
 
 
 def test_main_refuses_production_in_one_line(monkeypatch: pytest.MonkeyPatch,
