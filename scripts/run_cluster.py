@@ -158,8 +158,9 @@ backend rasa_webchat
 {servers_sticky}
 
 # Rasa -> action servers: any replica's actions on any action server. A request
-# that meets a dead server (refused, or cut before any answer) is sent to another
-# one; running an action again is safe (filing a report is idempotent).
+# that meets a dead server (refused, cut before any answer, or cut half-way through
+# its answer) is sent to another one; running an action again is safe (filing a
+# report is idempotent, validation reads only the tracker).
 frontend actions
   bind 127.0.0.1:{actions_port}
   default_backend actions
@@ -167,7 +168,7 @@ frontend actions
 backend actions
   balance roundrobin
   option httpchk GET /health
-  retry-on conn-failure empty-response response-timeout
+  retry-on conn-failure empty-response junk-response response-timeout
   http-request disable-l7-retry if {{ req.body_size gt 250000 }}
 {servers_actions}
 
