@@ -33,24 +33,31 @@ class WordingError(ValueError):
     """The wording file lacks a phrase or has one of the wrong shape."""
 
 
-def load_wording(path: Path = WORDING_FILE) -> dict[str, dict[str, str]]:
-    """Read and check a wording file: sections of `key: phrase` (texts)."""
+def read_sections(path: Path, sections: tuple[str, ...],
+                  error: type[ValueError] = WordingError) -> dict[str, dict[str, str]]:
+    """Read and check a wording file of `section: {key: phrase}`: every section present,
+    every phrase a non-empty text (blanks collapsed), no unknown section. Raises `error`."""
     with path.open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     if not isinstance(data, dict):
-        raise WordingError(f"{path} must map section names to phrases")
+        raise error(f"{path} must map section names to phrases")
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise error(f"{path}: unknown sections {sorted(unknown)}; known: {sections}")
     wording: dict[str, dict[str, str]] = {}
-    for section in SECTIONS:
+    for section in sections:
         phrases = data.get(section)
         if not isinstance(phrases, dict) or not all(
             isinstance(text, str) and text.strip() for text in phrases.values()
         ):
-            raise WordingError(f"{path}: {section} must map names to non-empty texts")
+            raise error(f"{path}: {section} must map names to non-empty texts")
         wording[section] = {str(key): " ".join(text.split()) for key, text in phrases.items()}
-    unknown = set(data) - set(SECTIONS)
-    if unknown:
-        raise WordingError(f"{path}: unknown sections {sorted(unknown)}; known: {SECTIONS}")
     return wording
+
+
+def load_wording(path: Path = WORDING_FILE) -> dict[str, dict[str, str]]:
+    """Read and check the report wording file (see `read_sections`)."""
+    return read_sections(path, SECTIONS)
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from bot.report_wording import read_sections
 from bot.settings import RESOURCES_DIR
 from bot.status_labels import status_label
 from bot.store.types import STATUSES, NoticeContent
@@ -39,21 +38,7 @@ class NotificationWordingError(ValueError):
 
 def load_notification_wording(path: Path = WORDING_FILE) -> dict[str, dict[str, str]]:
     """Read and check the wording file: sections of `key: phrase` (non-empty texts)."""
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    if not isinstance(data, dict):
-        raise NotificationWordingError(f"{path} must map section names to phrases")
-    unknown = set(data) - set(SECTIONS)
-    if unknown:
-        raise NotificationWordingError(f"{path}: unknown sections {sorted(unknown)}")
-    wording: dict[str, dict[str, str]] = {}
-    for section in SECTIONS:
-        phrases = data.get(section)
-        if not isinstance(phrases, dict) or not all(
-            isinstance(text, str) and text.strip() for text in phrases.values()
-        ):
-            raise NotificationWordingError(f"{path}: {section} must map names to non-empty texts")
-        wording[section] = {str(key): " ".join(text.split()) for key, text in phrases.items()}
+    wording = read_sections(path, SECTIONS, NotificationWordingError)
     missing = [line for line in NOTICE_LINES if line not in wording[NOTICE]]
     if missing:
         raise NotificationWordingError(f"{path}: notice lacks {missing}")

@@ -137,6 +137,36 @@ def _settled(count: Callable[[], int], before: int, quiet: float = 1.5,
     raise AssertionError("the bot did not answer")
 
 
+@dataclass
+class WhatsAppCitizen:
+    """One person on WhatsApp: signed webhooks in, the bot's answers at the fake Graph API."""
+
+    stack: Stack
+    wa_id: str
+
+    def mine(self) -> list[dict]:
+        return [m for m in self.stack.graph.sent_messages() if m.get("to") == self.wa_id]
+
+    def send(self, item: dict) -> str:
+        """Deliver one message item; return the bot's answer to it (JSON text)."""
+        before = len(self.mine())
+        body = dumps(webhook(item, wa_id=self.wa_id))
+        answer = httpx.post(f"{self.stack.assistant.rasa_url}/webhooks/whatsapp/webhook",
+                            content=body, timeout=30,
+                            headers={"Content-Type": "application/json",
+                                     "X-Hub-Signature-256": sign(body)})
+        assert answer.status_code == 200
+        _settled(lambda: len(self.mine()), before)
+        return json.dumps(self.mine()[before:], ensure_ascii=False)
+
+    def text(self, body: str) -> dict:
+        return whatsapp_text(body, wa_id=self.wa_id)
+
+    def press(self, payload: str) -> dict:
+        return whatsapp_message("interactive", {"type": "button_reply", "button_reply": {
+            "id": payload, "title": payload}}, wa_id=self.wa_id)
+
+
 def _wait_for(found: Callable[[], bool], what: str, stack: Stack,
               timeout: float = NOTICE_SECONDS) -> None:
     deadline = time.monotonic() + timeout
@@ -158,27 +188,12 @@ def test_whatsapp_reporter_hears_of_api_and_browser_decisions(stack: Stack,
                                                              tmp_path: Path) -> None:
     wa_id = "6281377712345"
 
-    def mine() -> list[dict]:
-        return [m for m in stack.graph.sent_messages() if m.get("to") == wa_id]
+    citizen = WhatsAppCitizen(stack, wa_id)
+    mine, send, press, text = citizen.mine, citizen.send, citizen.press, citizen.text
 
-    def send(item: dict) -> str:
-        before = len(mine())
-        body = dumps(webhook(item, wa_id=wa_id))
-        answer = httpx.post(f"{stack.assistant.rasa_url}/webhooks/whatsapp/webhook",
-                            content=body, timeout=30,
-                            headers={"Content-Type": "application/json",
-                                     "X-Hub-Signature-256": sign(body)})
-        assert answer.status_code == 200
-        _settled(lambda: len(mine()), before)
-        return json.dumps(mine()[before:], ensure_ascii=False)
-
-    def press(payload: str) -> dict:
-        return whatsapp_message("interactive", {"type": "button_reply", "button_reply": {
-            "id": payload, "title": payload}}, wa_id=wa_id)
-
-    send(whatsapp_text(REPORT.format(url="http://vt.tiktok.com/ZS8wa1/"), wa_id=wa_id))
+    send(text(REPORT.format(url="http://vt.tiktok.com/ZS8wa1/")))
     send(press("/affirm"))
-    send(whatsapp_text("lewati", wa_id=wa_id))
+    send(text("lewati"))
     [ticket] = set(TICKET.findall(send(press("/affirm"))))
 
     # A status change through the API reaches the reporter within a minute.
@@ -193,7 +208,7 @@ def test_whatsapp_reporter_hears_of_api_and_browser_decisions(stack: Stack,
               stack)
     notice = [m for m in mine()[before:] if ticket in json.dumps(m)][0]
     assert notice["type"] == "template" and notice["template"]["name"] == NOTICE_TEMPLATE
-    assert status_label("diproses") in send(whatsapp_text(f"cek status {ticket}", wa_id=wa_id))
+    assert status_label("diproses") in send(text(f"cek status {ticket}"))
 
     # The same through the browser: a koordinator forwards the whole case to TikTok.
     case_id = stack.api("GET", f"/api/reports/{ticket}").json()["case_id"]
@@ -220,8 +235,7 @@ def test_whatsapp_reporter_hears_of_api_and_browser_decisions(stack: Stack,
         pytest.fail(str(error))
     assert "Status berhasil diubah" in shown, shown[:2000]
     _wait_for(lambda: told("diteruskan"), "no WhatsApp notice of the browser's decision", stack)
-    assert status_label("diteruskan") in send(whatsapp_text(f"cek status {ticket}",
-                                                            wa_id=wa_id))
+    assert status_label("diteruskan") in send(text(f"cek status {ticket}"))
     states = stack.api("GET", f"/api/reports/{ticket}").json()["notifications"]
     assert [(s["new_status"], s["state"]) for s in states] == [("diproses", "sent"),
                                                                ("diteruskan", "sent")]
@@ -358,29 +372,14 @@ def test_a_volunteers_whatsapp_report_is_archived_and_shows_in_the_taskforce_vie
 
     wa_id = "6281355501234"
 
-    def mine() -> list[dict]:
-        return [m for m in stack.graph.sent_messages() if m.get("to") == wa_id]
+    citizen = WhatsAppCitizen(stack, wa_id)
+    send, press, text = citizen.send, citizen.press, citizen.text
 
-    def send(item: dict) -> str:
-        before = len(mine())
-        body = dumps(webhook(item, wa_id=wa_id))
-        answer = httpx.post(f"{stack.assistant.rasa_url}/webhooks/whatsapp/webhook",
-                            content=body, timeout=30,
-                            headers={"Content-Type": "application/json",
-                                     "X-Hub-Signature-256": sign(body)})
-        assert answer.status_code == 200
-        _settled(lambda: len(mine()), before)
-        return json.dumps(mine()[before:], ensure_ascii=False)
-
-    def press(payload: str) -> dict:
-        return whatsapp_message("interactive", {"type": "button_reply", "button_reply": {
-            "id": payload, "title": payload}}, wa_id=wa_id)
-
-    joined = send(whatsapp_text(f"saya relawan, kode {code.lower()}", wa_id=wa_id))
+    joined = send(text(f"saya relawan, kode {code.lower()}"))
     assert "relawan" in joined.lower(), joined
-    send(whatsapp_text(REPORT.format(url="http://vt.tiktok.com/ZS8xyz/"), wa_id=wa_id))
+    send(text(REPORT.format(url="http://vt.tiktok.com/ZS8xyz/")))
     send(press("/affirm"))
-    send(whatsapp_text("lewati", wa_id=wa_id))
+    send(text("lewati"))
     [ticket] = set(TICKET.findall(send(press("/affirm"))))
 
     def archive() -> dict | None:
