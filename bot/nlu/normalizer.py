@@ -1,9 +1,13 @@
 """Word-level normalisation of colloquial (phone) Indonesian.
 
 Maps one typed word to one or more standard words: project lexicon
-(`election_slang.yml`) first, then the colloquial lexicon shipped by the
-MIT-licensed `indoNLP` package (Kamus Alay), elongated letters ("laporrr" ->
-"lapor"), reduplication written with "2" or "-" ("bagi2" -> "bagi bagi").
+(`election_slang.yml`) first, then the Javanese, Sundanese and Betawi words of
+`regional_words.yml`, then the colloquial lexicon shipped by the MIT-licensed
+`indoNLP` package (Kamus Alay), elongated letters ("laporrr" -> "lapor"),
+reduplication written with "2" or "-" ("bagi2" -> "bagi bagi"). Regional
+expressions of several words ("matur nuwun", "teu acan") are matched first:
+their standard words go to the typed words in order, and a typed word left
+over gets none (`normalize_words` returns an empty list for it).
 A word without letters or digits (emoji, "???") becomes one class word
 ("emoji", "tanda_baca") so that such messages share features. Links, ticket
 codes (LP-7K3QX9), numbers, handles and e-mail addresses are returned unchanged.
@@ -24,6 +28,8 @@ import yaml
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEXICON = Path(__file__).with_name("election_slang.yml")
+DEFAULT_REGIONAL_LEXICON = Path(__file__).with_name("regional_words.yml")
+REGIONAL_LANGUAGES = ("javanese", "sundanese", "betawi")
 EMOJI_WORD = "emoji"
 PUNCTUATION_WORD = "tanda_baca"
 
@@ -36,18 +42,79 @@ _WORD = re.compile(r"[a-z]+(-[a-z]+)*")
 _REDUP_DIGIT = re.compile(r"([a-z]{2,})2(nya|an|kan|lah|in|mu|ku)?")
 _RUN3 = re.compile(r"([a-z])\1{2,}")
 _FINAL_DOUBLE = re.compile(r"([a-z])\1$")
+_LETTERS = re.compile(r"[a-z]+")
+_TRAILING_PUNCTUATION = re.compile(r"[^\w]+$")
+
+Phrases = Mapping[tuple[str, ...], Sequence[str]]
+
+
+class LexiconError(ValueError):
+    """A lexicon file has the wrong shape or contradicts itself."""
 
 
 def _split_words(value: str) -> list[str]:
     return [w for w in re.split(r"[\s-]+", value.lower()) if w]
 
 
+def _read_mapping(path: Path) -> dict:
+    """The YAML mapping in `path` (an empty file is an empty mapping)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise LexiconError(f"{path} must be a YAML mapping")
+    return data
+
+
+def _string_map(value: object, where: str) -> dict[str, str]:
+    """A mapping of words to words, lower case; anything else is a LexiconError."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise LexiconError(f"{where} must map words to words")
+    return {k.lower(): v.lower() for k, v in value.items()}
+
+
 def load_project_lexicon(path: Path = DEFAULT_LEXICON) -> tuple[dict[str, str], set[str]]:
     """Read the project lexicon: (replacements, words to keep as typed)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _read_mapping(path)
     replace = {str(k).lower(): str(v).lower() for k, v in (data.get("replace") or {}).items()}
     keep = {str(w).lower() for w in data.get("keep") or []}
     return replace, keep
+
+
+def load_regional_lexicon(
+    path: Path = DEFAULT_REGIONAL_LEXICON,
+) -> tuple[dict[str, str], dict[tuple[str, ...], list[str]]]:
+    """Read the regional words: (word replacements, phrase replacements).
+
+    The language sections are merged. A word mapped differently in two
+    sections, a word listed under `exclude` yet mapped, a `replace` key that is
+    not one word of letters or a phrase of fewer than two words is a
+    LexiconError naming the file: trainers edit this file.
+    """
+    data = _read_mapping(path)
+    exclude = {str(w).lower() for w in data.get("exclude") or []}
+    replace: dict[str, str] = {}
+    phrases: dict[tuple[str, ...], list[str]] = {}
+    for language in REGIONAL_LANGUAGES:
+        section = data.get(language) or {}
+        where = f"{path}: {language}"
+        for word, standard in _string_map(section.get("replace"), f"{where}.replace").items():
+            if not _LETTERS.fullmatch(word):
+                raise LexiconError(f"{where}.replace: {word!r} is not one word of letters")
+            if replace.get(word, standard) != standard:
+                raise LexiconError(f"{where}.replace: {word!r} is mapped twice differently")
+            replace[word] = standard
+        for phrase, standard in _string_map(section.get("phrases"), f"{where}.phrases").items():
+            words = tuple(phrase.split())
+            if len(words) < 2 or not all(_LETTERS.fullmatch(w) for w in words):
+                raise LexiconError(f"{where}.phrases: {phrase!r} is not two or more words")
+            phrases[words] = _split_words(standard)
+    mapped_excluded = exclude & set(replace)
+    if mapped_excluded:
+        raise LexiconError(f"{path}: excluded words are mapped: {sorted(mapped_excluded)}")
+    return replace, phrases
 
 
 def load_package_lexicon() -> dict[str, str]:
@@ -65,22 +132,42 @@ class IndonesianNormalizer:
         replacements: Mapping[str, str] | None = None,
         keep: Sequence[str] = (),
         use_package_lexicon: bool = True,
+        regional: Mapping[str, str] | None = None,
+        phrases: Phrases | None = None,
     ) -> None:
+        """`replacements` and `keep` win over `regional`, which wins over indoNLP."""
         self._lexicon: dict[str, str] = load_package_lexicon() if use_package_lexicon else {}
-        self._lexicon.update({k.lower(): v.lower() for k, v in (replacements or {}).items()})
+        for layer in (regional, replacements):
+            self._lexicon.update({k.lower(): v.lower() for k, v in (layer or {}).items()})
         self._keep = {w.lower() for w in keep}
+        self._phrases: dict[tuple[str, ...], list[str]] = {
+            tuple(w.lower() for w in typed): [w.lower() for w in standard]
+            for typed, standard in (phrases or {}).items()
+        }
+        self._longest_phrase = max((len(p) for p in self._phrases), default=0)
         self._known: set[str] = set(self._keep)
         for value in self._lexicon.values():
             self._known.update(_split_words(value))
-        logger.debug("normaliser lexicon: %d entries", len(self._lexicon))
+        for standard in self._phrases.values():
+            self._known.update(standard)
+        logger.debug(
+            "normaliser lexicon: %d entries, %d phrases", len(self._lexicon), len(self._phrases)
+        )
 
     @classmethod
     def from_files(
-        cls, lexicon_path: Path = DEFAULT_LEXICON, use_package_lexicon: bool = True
+        cls,
+        lexicon_path: Path = DEFAULT_LEXICON,
+        use_package_lexicon: bool = True,
+        regional_path: Path | None = DEFAULT_REGIONAL_LEXICON,
     ) -> IndonesianNormalizer:
-        """Build the normaliser from the project lexicon file (and indoNLP's)."""
+        """Build the normaliser from the lexicon files (and indoNLP's).
+
+        `regional_path` None: no regional words.
+        """
         replace, keep = load_project_lexicon(lexicon_path)
-        return cls(replace, sorted(keep), use_package_lexicon)
+        regional, phrases = load_regional_lexicon(regional_path) if regional_path else ({}, {})
+        return cls(replace, sorted(keep), use_package_lexicon, regional, phrases)
 
     @staticmethod
     def is_protected(word: str) -> bool:
@@ -146,13 +233,32 @@ class IndonesianNormalizer:
             return found
         return [word]
 
+    def _phrase_at(self, words: Sequence[str], start: int) -> list[list[str]] | None:
+        """Output words for each typed word of the longest phrase starting at `start`."""
+        end = min(len(words), start + self._longest_phrase)
+        plain = [_TRAILING_PUNCTUATION.sub("", w.lower()) for w in words[start:end]]
+        for length in range(len(plain), 1, -1):
+            standard = self._phrases.get(tuple(plain[:length]))
+            if standard is not None:
+                return _share_out(standard, length)
+        return None
+
     def normalize_words(self, words: Sequence[str]) -> list[list[str]]:
-        """Normalise a sequence of typed words; one list of output words per input word."""
-        result = []
+        """Normalise a sequence of typed words; one list of output words per input word.
+
+        A word absorbed by a regional phrase ("acan" of "teu acan" -> "belum")
+        gets an empty list.
+        """
+        result: list[list[str]] = []
         previous: str | None = None
-        for word in words:
-            result.append(self.normalize_word(word, previous))
-            previous = word
+        index = 0
+        while index < len(words):
+            shared = self._phrase_at(words, index) if self._phrases else None
+            if shared is None:
+                shared = [self.normalize_word(words[index], previous)]
+            result.extend(shared)
+            index += len(shared)
+            previous = words[index - 1]
         return result
 
     def normalize_text(self, text: str) -> str:
@@ -160,9 +266,20 @@ class IndonesianNormalizer:
         return " ".join(w for ws in self.normalize_words(text.split()) for w in ws)
 
 
+def _share_out(standard: Sequence[str], typed_count: int) -> list[list[str]]:
+    """Standard words of a phrase, one per typed word in order; the last takes the rest."""
+    shares = [[word] for word in standard[: typed_count - 1]]
+    shares.append(list(standard[typed_count - 1 :]))
+    return shares + [[] for _ in range(typed_count - len(shares))]
+
+
 @lru_cache(maxsize=4)
 def get_normalizer(
-    lexicon_path: str = str(DEFAULT_LEXICON), use_package_lexicon: bool = True
+    lexicon_path: str = str(DEFAULT_LEXICON),
+    use_package_lexicon: bool = True,
+    regional_path: str | None = str(DEFAULT_REGIONAL_LEXICON),
 ) -> IndonesianNormalizer:
     """A shared normaliser per lexicon file (loading indoNLP's lexicon takes a moment)."""
-    return IndonesianNormalizer.from_files(Path(lexicon_path), use_package_lexicon)
+    return IndonesianNormalizer.from_files(
+        Path(lexicon_path), use_package_lexicon, Path(regional_path) if regional_path else None
+    )
