@@ -19,7 +19,7 @@ def _texts(path: str) -> set[str]:
 
 def test_test_sets_share_no_utterance_with_the_training_data() -> None:
     training = _texts(str(PROJECT_ROOT / "data" / "nlu"))
-    for name in ("test_set.yml", "fallback_set.yml"):
+    for name in ("test_set.yml", "fallback_set.yml", "code_mixed_set.yml"):
         overlap = _texts(str(NLU_TESTS / name)) & training
         assert not overlap, f"{name} repeats training examples: {sorted(overlap)[:10]}"
 
@@ -30,3 +30,15 @@ def test_test_set_covers_every_intent_and_faq_topic() -> None:
     assert len(data.intent_examples) >= 300
     missing = (set(CORE_INTENTS) | set(faq_intent_names())) - intents
     assert not missing, f"no test utterances for {sorted(missing)}"
+
+
+def test_code_mixed_slice_is_code_mixed_and_labelled_with_known_intents() -> None:
+    data = load_data(str(NLU_TESTS / "code_mixed_set.yml"))
+    known = set(CORE_INTENTS) | set(faq_intent_names())
+    labels = {e.get_full_intent() for e in data.intent_examples}
+    assert len(data.intent_examples) >= 60
+    assert labels <= known, f"unknown labels: {sorted(labels - known)}"
+    regional = {"piye", "kumaha", "nggih", "muhun", "aye", "kulo", "abdi", "pripun", "wis", "teh"}
+    plain = [set(re.findall(r"[a-z]+", e.get("text").lower())) for e in data.intent_examples]
+    share = sum(bool(words & regional) for words in plain) / len(plain)
+    assert share >= 0.3, f"only {share:.0%} of the slice uses common regional words"
