@@ -199,9 +199,10 @@ def _ends_with_link(line: str) -> str | None:
 def join_wrapped_links(lines: Sequence[str]) -> list[str]:
     """Join a link the app wrapped onto the next line back into one line.
 
-    The next line is taken as the link's end when it is a single run of link
-    characters that looks like part of a link (a digit, a "/" or mixed case, or
-    the link line ends in "/", "-", "_", "=", "?", "&" or ".").
+    The next line (or the one after a blank line) is taken as the link's end when
+    it is a single run of link characters, not a link itself, that looks like part
+    of a link (a digit, a "/" or mixed case; or the link line ends in "/", "-",
+    "_", "=", "?", "&" or ".").
     """
     out: list[str] = []
     index = 0
@@ -213,7 +214,8 @@ def join_wrapped_links(lines: Sequence[str]) -> list[str]:
             gap = 1 if lines[index + 1] or index + 2 >= len(lines) else 2
             follow = join_split_link(lines[index + gap])
             separator_end = gap == 1 and link.endswith(("/", "-", "_", "=", "?", "&", "."))
-            if _CONTINUATION.match(follow) and (_CODE_LIKE.search(follow) or separator_end):
+            if _CONTINUATION.match(follow) and not extract_urls(follow) and (
+                    _CODE_LIKE.search(follow) or separator_end):
                 out.append(line + follow)
                 index += gap + 1
                 continue
