@@ -89,7 +89,7 @@ REPORT_SLOTS = (
     "region_candidates", "known_date", "reported_party", "report_confirmed", "edit_field",
     FAILURES_SLOT, CONTINUE_SLOT, "evidence", "screen_reading", "screen_confirmed",
 )
-#: The question about what a screenshot showed, asked before the link question.
+#: The question about what a screenshot showed, asked before any other.
 SCREEN_SLOT = "screen_confirmed"
 #: Longest post text quoted back to the citizen.
 POST_ECHO_CHARS = 160
@@ -150,12 +150,14 @@ class ValidateReportForm(GuidedFormValidationAction):
         if tracker.get_slot("report_confirmed") == "edit":
             slots.insert(slots.index("report_confirmed"), "edit_field")
         reading = screen_reading_of(tracker)
-        if reading is not None and tracker.get_slot(SCREEN_SLOT) is None:
-            slots.insert(slots.index("report_links"), SCREEN_SLOT)
-        elif (reading is not None and tracker.get_slot(SCREEN_SLOT) is True
-              and not reading.links and not tracker.get_slot("report_links")):
-            # A screenshot without a link, confirmed: filed with its text and image.
-            slots.remove("report_links")
+        if reading is not None:
+            # First of all: the citizen hears at once what was read from the picture.
+            # (Kept in the list once answered, or the SDK would drop the answer.)
+            slots.insert(0, SCREEN_SLOT)
+            if (tracker.get_slot(SCREEN_SLOT) is True and not reading.links
+                    and not tracker.get_slot("report_links")):
+                # A screenshot without a link, confirmed: filed with its text and image.
+                slots.remove("report_links")
         return slots
 
     async def get_validation_events(
