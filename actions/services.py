@@ -10,6 +10,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
@@ -239,6 +240,19 @@ async def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
 READING_GRACE_SECONDS = 5.0
 
 
+_reading_pools: list[ThreadPoolExecutor] = []
+
+
+def _reading_pool() -> ThreadPoolExecutor:
+    """This process's OCR_CONCURRENCY threads for reading images (made on first use)."""
+    with _lock:
+        if not _reading_pools:
+            _reading_pools.append(ThreadPoolExecutor(
+                max_workers=max(1, get_settings().ocr_concurrency),
+                thread_name_prefix="screenshot-reader"))
+        return _reading_pools[0]
+
+
 async def read_screenshots(
     evidence: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], ScreenReading | None]:
@@ -246,11 +260,13 @@ async def read_screenshots(
 
     Returns the evidence list with each image's `text` and `perceptual_hash` added
     (`read` marks an image tried, read or not) and what the new screenshots say
-    together, None when they say nothing. The reader itself keeps at most
-    OCR_CONCURRENCY images in work per process, so a flood of pictures from one
-    person waits for its turn instead of taking every core.
+    together, None when they say nothing. At most OCR_CONCURRENCY images are read at
+    once per process (a pool of that many threads, and the reader's own semaphore),
+    so a flood of pictures waits for its turn instead of taking every core, and an
+    image that waited or read past its budget yields nothing.
     """
     budget = get_settings().ocr_timeout + READING_GRACE_SECONDS
+    loop = asyncio.get_running_loop()
     updated: list[dict[str, Any]] = []
     combined: ScreenReading | None = None
     for item in evidence:
@@ -260,7 +276,10 @@ async def read_screenshots(
             continue
         reading: EvidenceReading | None = None
         try:
-            reading = await asyncio.wait_for(asyncio.to_thread(read_evidence, parsed), budget)
+            # On the reading pool, not the default executor: images waiting for their
+            # turn must not hold the threads other conversations' store calls need.
+            reading = await asyncio.wait_for(
+                loop.run_in_executor(_reading_pool(), read_evidence, parsed), budget)
         except asyncio.TimeoutError:
             logger.warning("Reading a screenshot went over its %.0f s budget", budget)
         entry = {**item, "read": True}
