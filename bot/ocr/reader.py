@@ -36,7 +36,6 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
@@ -139,20 +138,6 @@ class OcrReader:
             raise ValueError(f"OCR languages must look like 'eng' or 'eng+ind': {self.languages!r}")
         self._slots = threading.BoundedSemaphore(
             concurrency if concurrency is not None else settings.ocr_concurrency)
-
-    def read_file(self, path: Path, max_bytes: int | None = None) -> OcrResult | None:
-        """Read the image stored at `path` (see `read`); None when it cannot be read."""
-        limit = max_bytes if max_bytes is not None else get_settings().evidence_max_bytes
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-        except OSError:
-            logger.warning("An evidence image could not be opened for reading")
-            return None
-        if len(data) > limit:
-            logger.info("Image not read: over the evidence size limit")
-            return None
-        return self.read(data)
 
     def read(self, data: bytes) -> OcrResult | None:
         """The text of one image; None when it is refused, times out or tesseract fails.
