@@ -59,6 +59,8 @@ async def test_a_case_without_a_link_says_so_and_is_not_rechecked(console: Conso
     html = await (await console.client.get(f"/kasus/{case_id}")).text()
     assert "Tanpa tautan" in html and "hanya tangkapan layar" in html
     assert f'<dd class="url">{canonical}' not in html
+    queue = await (await console.client.get("/antrian")).text()
+    assert "Tanpa tautan (tangkapan layar)" in queue and canonical not in queue
     body = await console.get_json(f"/api/reports/{code}")
     assert [link["no_link"] for link in body["links"]] == [True]
     assert body["evidence"][0]["text"] == READ
