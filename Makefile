@@ -19,7 +19,7 @@ export PYTHONHASHSEED := 0
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
                 $(shell find bot/nlu -type f 2>/dev/null)
 
-.PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock
+.PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench bench-ocr preview clean lock
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,6 +80,10 @@ eval-nlu: $(STAMP) ## Compare 3 NLU pipelines on the test set and by 5-fold CV (
 
 bench: $(STAMP) $(MODEL) ## Measure start-up, REST round trips (medians over several runs)
 	$(BIN)/python scripts/bench.py --runs 3
+
+bench-ocr: $(STAMP) ## Screenshot reading: link/handle recall and seconds per image on the rendered corpus
+	@scripts/system_deps.sh
+	$(BIN)/python scripts/bench_ocr.py
 
 preview: $(STAMP) ## Show the date-dependent FAQ answers on DAY=YYYY-MM-DD (default: today, WIB)
 	$(BIN)/python scripts/preview_answers.py $(DAY)

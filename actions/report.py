@@ -24,7 +24,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.evidence import MAX_EVIDENCE_FILES
+from actions.evidence import take_screenshots
 from actions.form_validation import (
     CONTINUE_SLOT,
     FAILURES_SLOT,
@@ -41,7 +41,6 @@ from actions.services import (
     latest_intent,
     latest_text,
     link_check_allowed,
-    merge_evidence,
     reporter_key,
     wake_archiver,
 )
@@ -50,6 +49,7 @@ from bot.clock import Today, system_today
 from bot.dates import format_date_id, format_relative_id
 from bot.election_facts import template_values
 from bot.link_checker import LinkChecker, LinkCheckResult
+from bot.ocr.screen_text import ScreenReading
 from bot.report_extraction import (
     FORMAL_REPORT_DAYS,
     MAX_DESCRIPTION,
@@ -73,7 +73,7 @@ from bot.report_extraction import (
     valid_region_name,
     yes_or_no,
 )
-from bot.report_wording import LABELS, phrase
+from bot.report_wording import LABELS, WordingError, phrase
 from bot.settings import get_settings
 from bot.store import DailyCapExceeded, NewEvidence, NewReport, NewReportLink
 from bot.urls import UrlError, parse_and_validate
@@ -87,8 +87,18 @@ LINK_ECHO_CHARS = 80
 REPORT_SLOTS = (
     "report_links", "link_checks", "category", "description", "region", "region_code",
     "region_candidates", "known_date", "reported_party", "report_confirmed", "edit_field",
-    FAILURES_SLOT, CONTINUE_SLOT, "evidence",
+    FAILURES_SLOT, CONTINUE_SLOT, "evidence", "screen_reading", "screen_confirmed",
 )
+#: The question about what a screenshot showed, asked before any other.
+SCREEN_SLOT = "screen_confirmed"
+#: Longest post text quoted back to the citizen.
+POST_ECHO_CHARS = 160
+
+
+def screen_reading_of(tracker: Tracker) -> ScreenReading | None:
+    """What the screenshots of this report showed (the `screen_reading` slot)."""
+    reading = ScreenReading.from_slot(tracker.get_slot("screen_reading"))
+    return reading if reading is not None and reading.found_anything else None
 
 
 def _entity_values(tracker: Tracker, entity: str) -> list[str]:
@@ -98,7 +108,8 @@ def _entity_values(tracker: Tracker, entity: str) -> list[str]:
 class ValidateReportForm(GuidedFormValidationAction):
     """Reads and checks every field of the report form."""
 
-    auxiliary_slots = ("link_checks", "region_code", "region_candidates")
+    auxiliary_slots = ("link_checks", "region_code", "region_candidates", "evidence",
+                       "screen_reading")
 
     def __init__(self, today: Today = system_today) -> None:
         """`today` is the day relative dates ("kemarin", "3 hari lalu") count from."""
@@ -116,6 +127,7 @@ class ValidateReportForm(GuidedFormValidationAction):
         return {
             "report_links": SlotReading(refill=True, control_when_asked=True),
             "reported_party": SlotReading(only_when_asked=True),
+            SCREEN_SLOT: asked_only,
             "report_confirmed": asked_only,
             "edit_field": asked_only,
         }
@@ -137,21 +149,65 @@ class ValidateReportForm(GuidedFormValidationAction):
         slots = list(domain_slots)
         if tracker.get_slot("report_confirmed") == "edit":
             slots.insert(slots.index("report_confirmed"), "edit_field")
+        reading = screen_reading_of(tracker)
+        if reading is not None:
+            # First of all: the citizen hears at once what was read from the picture.
+            # (Kept in the list once answered, or the SDK would drop the answer.)
+            slots.insert(0, SCREEN_SLOT)
+            if (tracker.get_slot(SCREEN_SLOT) is True and not reading.links
+                    and not tracker.get_slot("report_links")):
+                # A screenshot without a link, confirmed: filed with its text and image.
+                slots.remove("report_links")
         return slots
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Also keep the files of a screenshot sent with a caption."""
+        """Also keep (and read) the files of a screenshot sent with a caption."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
-        # The caption fills fields, the file is kept. (A file alone is a control
-        # message, answered by action_receive_evidence.)
+        # The caption fills fields, the file is kept and read. (A file alone is a
+        # control message, answered by action_receive_evidence.)
         if latest_intent(tracker)[0] != "send_evidence":
-            merged, added = await merge_evidence(tracker.get_slot("evidence"), tracker,
-                                                 MAX_EVIDENCE_FILES)
-            if added:
-                events.append(SlotSet("evidence", merged))
+            _, _, taken = await take_screenshots(tracker.get_slot("evidence"), tracker)
+            events.extend(taken)
         return events
+
+    # --- what a screenshot showed ----------------------------------------------
+
+    async def extract_screen_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        answer = yes_or_no(latest_intent(tracker)[0])
+        if answer is None:
+            return self.fail(dispatcher, tracker, SCREEN_SLOT, "utter_screen_confirmed_unclear")
+        return {SCREEN_SLOT: answer}
+
+    async def validate_screen_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """"Ya": the screenshot's links (checked like any other), account and post text
+        fill what is still empty; "Tidak": nothing is taken, the form asks as usual."""
+        reading = screen_reading_of(tracker)
+        if value is not True or reading is None:
+            return {SCREEN_SLOT: value}
+        filled: dict[str, Any] = {SCREEN_SLOT: True}
+        known = list(tracker.get_slot("report_links") or [])
+        new_links = [url for url in reading.links if url not in known]
+        if new_links:
+            found = find_links("\n".join(new_links), known)
+            checked = await self.validate_report_links(list(found.links), dispatcher,
+                                                       tracker, domain)
+            filled.update({key: val for key, val in checked.items() if key != FAILURES_SLOT})
+        elif not known:
+            dispatcher.utter_message(response="utter_screen_without_link")
+        if reading.handles and not tracker.get_slot("reported_party"):
+            filled["reported_party"] = reading.handles[0]
+        if not tracker.get_slot("description"):
+            post = check_description(reading.post_text)
+            if post.text is not None:
+                filled["description"] = post.text
+        return filled
 
     # --- consent -------------------------------------------------------------
 
@@ -391,6 +447,51 @@ class ActionAskCategory(Action):
         return []
 
 
+class ActionAskScreenConfirmed(Action):
+    """Say what the screenshot showed and ask whether it is what the citizen reports."""
+
+    def name(self) -> str:
+        return "action_ask_screen_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        await ensure_word_lists()
+        reading = screen_reading_of(tracker)
+        if reading is None:  # pragma: no cover - the form asks only when there is one
+            return []
+        lines = []
+        if reading.links:
+            lines.append(phrase(LABELS, "screen_links", links=", ".join(
+                url[:LINK_ECHO_CHARS] for url in reading.links)))
+        if reading.handles:
+            lines.append(phrase(LABELS, "screen_account", handle=reading.handles[0]))
+        if reading.platform:
+            lines.append(phrase(LABELS, "screen_platform", platform=platform_label(
+                reading.platform)))
+        if reading.post_text:
+            post = reading.post_text
+            if len(post) > POST_ECHO_CHARS:
+                post = post[:POST_ECHO_CHARS - 3].rstrip() + "..."
+            lines.append(phrase(LABELS, "screen_post_text", text=post))
+        findings = "\n".join(lines)
+        if reading.handles:
+            dispatcher.utter_message(response="utter_ask_screen_confirmed_account",
+                                     findings=findings, handle=reading.handles[0])
+        else:
+            dispatcher.utter_message(response="utter_ask_screen_confirmed_content",
+                                     findings=findings)
+        return []
+
+
+def platform_label(platform: str) -> str:
+    """The platform's name as citizens write it (labels `platform_<name>`), else as is."""
+    try:
+        return phrase(LABELS, f"platform_{platform}")
+    except WordingError:
+        return platform
+
+
 class ActionAskRegion(Action):
     """Ask for the region, or to choose between ambiguous candidates."""
 
@@ -428,8 +529,11 @@ def report_summary_values(tracker: Tracker, today: date) -> dict[str, str]:
     description = (tracker.get_slot("description") or "").strip()
     if len(description) > 200:
         description = description[:197] + "..."
+    no_links = "-"
+    if not links and tracker.get_slot("screen_confirmed") is True:
+        no_links = "  " + phrase(LABELS, "no_link_screenshot")
     return {
-        "links": "\n".join(f"  {i}. {url}" for i, url in enumerate(links, 1)) or "-",
+        "links": "\n".join(f"  {i}. {url}" for i, url in enumerate(links, 1)) or no_links,
         "category_label": label_for(tracker.get_slot("category")),
         "description": description or "-",
         "region_label": (phrase(LABELS, "national_region") if region == NATIONAL
@@ -470,6 +574,10 @@ def idempotency_key(tracker: Tracker, key: str) -> str:
             break
     material = "|".join([key, tracker.sender_id, started, tracker.get_slot("description") or ""])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if isinstance(value, str) and value else None
 
 
 def formal_deadline_label(known: str | None, today: date) -> str:
@@ -529,9 +637,12 @@ class ActionSubmitReport(Action):
         evidence = [
             NewEvidence(kind=item["kind"], mime_type=item["mime_type"],
                         size_bytes=int(item["size_bytes"]), sha256=item["sha256"],
-                        storage_path=item["storage_path"])
+                        storage_path=item["storage_path"],
+                        extracted_text=_text_or_none(item.get("text")),
+                        perceptual_hash=_text_or_none(item.get("perceptual_hash")))
             for item in tracker.get_slot("evidence") or [] if isinstance(item, dict)
         ]
+        reading = screen_reading_of(tracker)
         region = tracker.get_slot("region")
         party = tracker.get_slot("reported_party")
         known = tracker.get_slot("known_date")
@@ -547,6 +658,7 @@ class ActionSubmitReport(Action):
             reported_party=None if party in (None, NO_REPORTED_PARTY) else party,
             links=links,
             evidence=evidence,
+            screenshot_platform=reading.platform if reading is not None else None,
         )
         cap = get_settings().daily_report_cap
         try:

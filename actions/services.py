@@ -10,6 +10,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
@@ -17,7 +18,9 @@ from rasa_sdk import Tracker
 from bot.archive.worker import ArchiveThread, ArchiveWorker
 from bot.channel_metadata import ATTESTATION, ChannelMetadata
 from bot.ephemeral import ephemeral_store
-from bot.evidence import sweep_orphaned_evidence
+from bot.evidence import EvidenceFile, sweep_orphaned_evidence
+from bot.ocr.evidence_reading import EvidenceReading, read_evidence
+from bot.ocr.screen_text import ScreenReading, screen_words
 from bot.outage import OutageTolerant
 from bot.privacy import is_sender_key, sender_key, verify_attestation
 from bot.report_extraction import preload
@@ -166,6 +169,7 @@ async def ensure_word_lists() -> None:
     """
     if not _word_lists_read.is_set():
         await asyncio.to_thread(preload)
+        await asyncio.to_thread(screen_words)
         _word_lists_read.set()
 
 
@@ -229,3 +233,60 @@ async def merge_evidence(known: list[dict[str, Any]] | None, tracker: Tracker,
         seen.add(item.sha256)
         added += 1
     return merged, added
+
+
+#: Seconds beyond the reader's own budget (OCR_TIMEOUT) one screenshot may take
+#: (waiting for a reading slot, decoding, hashing).
+READING_GRACE_SECONDS = 5.0
+
+
+_reading_pools: list[ThreadPoolExecutor] = []
+
+
+def _reading_pool() -> ThreadPoolExecutor:
+    """This process's OCR_CONCURRENCY threads for reading images (made on first use)."""
+    with _lock:
+        if not _reading_pools:
+            _reading_pools.append(ThreadPoolExecutor(
+                max_workers=max(1, get_settings().ocr_concurrency),
+                thread_name_prefix="screenshot-reader"))
+        return _reading_pools[0]
+
+
+async def read_screenshots(
+    evidence: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], ScreenReading | None]:
+    """Read the evidence images not read yet, in worker threads within the time budget.
+
+    Returns the evidence list with each image's `text` and `perceptual_hash` added
+    (`read` marks an image tried, read or not) and what the new screenshots say
+    together, None when they say nothing. At most OCR_CONCURRENCY images are read at
+    once per process (a pool of that many threads, and the reader's own semaphore),
+    so a flood of pictures waits for its turn instead of taking every core, and an
+    image that waited or read past its budget yields nothing.
+    """
+    budget = get_settings().ocr_timeout + READING_GRACE_SECONDS
+    loop = asyncio.get_running_loop()
+    updated: list[dict[str, Any]] = []
+    combined: ScreenReading | None = None
+    for item in evidence:
+        parsed = EvidenceFile.from_metadata(item)
+        if parsed is None or parsed.kind != "image" or item.get("read"):
+            updated.append(item)
+            continue
+        reading: EvidenceReading | None = None
+        try:
+            # On the reading pool, not the default executor: images waiting for their
+            # turn must not hold the threads other conversations' store calls need.
+            reading = await asyncio.wait_for(
+                loop.run_in_executor(_reading_pool(), read_evidence, parsed), budget)
+        except asyncio.TimeoutError:
+            logger.warning("Reading a screenshot went over its %.0f s budget", budget)
+        entry = {**item, "read": True}
+        if reading is not None:
+            entry.update(text=reading.text, perceptual_hash=reading.perceptual_hash)
+            if reading.screen.found_anything:
+                combined = reading.screen if combined is None else combined.merged(
+                    reading.screen)
+        updated.append(entry)
+    return updated, combined

@@ -122,6 +122,15 @@ class Settings:
     archive_worker: bool
     archive_concurrency: int
     archive_timeout: float
+    # Reading screenshots (bot/ocr): on or off, at most this many images read at
+    # once per process, each within this many seconds, and no image larger than
+    # this many pixels (width x height) is decoded at all.
+    ocr_enabled: bool
+    ocr_concurrency: int
+    ocr_timeout: float
+    ocr_max_pixels: int
+    # Tesseract language data ("eng", "eng+ind"; see bot/ocr/reader.py for the choice).
+    ocr_languages: str
     # Shared ephemeral state (dedup, choices, rate limits, web sessions) when set;
     # in this process's memory otherwise (bot.ephemeral).
     redis_url: str | None = field(repr=False)
@@ -183,6 +192,11 @@ def get_settings() -> Settings:
         archive_worker=_env_bool("ARCHIVE_WORKER", True),
         archive_concurrency=_env_positive_int("ARCHIVE_CONCURRENCY", 2),
         archive_timeout=_env_float("ARCHIVE_TIMEOUT", 20.0),
+        ocr_enabled=_env_bool("OCR_ENABLED", True),
+        ocr_concurrency=_env_positive_int("OCR_CONCURRENCY", 2),
+        ocr_timeout=_env_float("OCR_TIMEOUT", 10.0),
+        ocr_max_pixels=_env_positive_int("OCR_MAX_PIXELS", 25_000_000),
+        ocr_languages=_env_text("OCR_LANGUAGES") or "eng",
         redis_url=_env_text("REDIS_URL"),
         whatsapp_verify_token=_env_text("WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secret=_env_text("WHATSAPP_APP_SECRET"),

@@ -6,7 +6,7 @@ Everything is served by the Rasa server itself, under `/webhooks/webchat/`:
 - `GET  /webhooks/webchat/`              the demo page (Indonesian, with a CSP)
 - `GET  /webhooks/webchat/static/<name>` the widget (`widget.js`, `widget.css`) and the
                                           socket.io client, from `channels/static/`
-- `POST /webhooks/webchat/upload`         multipart `session_id` + `file`: evidence upload
+- `POST /webhooks/webchat/upload`         multipart `session_id`, `file`, `caption`: evidence
 - `GET  /webhooks/webchat/health`         `{"status": "ok"}`
 - socket.io at `/webhooks/webchat/socket.io/` (option `socketio_path`)
 
@@ -557,12 +557,18 @@ class WebChatInput(InputChannel):
         except OSError:
             logger.exception("Web chat upload could not be stored")
             return _refusal(500, "web_upload_failed")
-        if not (await self.guard.check(sender, None)).accept:
+        # A caption typed in the message box goes with the file, as on WhatsApp and
+        # Telegram: Rasa reads it (and the form keeps and reads the file).
+        caption = " ".join(str(form.get("caption") or "").split()) if form else ""
+        verdict = await self.guard.check(sender, caption or None)
+        if not verdict.accept:
             # The file is stored; a later message of the session can still use it
             # (the orphan sweep removes it when nobody does).
+            if verdict.reply and len(caption) > get_settings().max_message_chars:
+                return _json_error(413, verdict.reply)  # the caption is too long
             return _refusal(429, "too_many_messages")
         await on_new_message(UserMessage(
-            EVIDENCE_PAYLOAD,
+            caption or EVIDENCE_PAYLOAD,
             WebChatOutput(sio, self.bot_message_evt),
             sender,
             input_channel=self.name(),

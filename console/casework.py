@@ -25,6 +25,7 @@ from bot.store.models import (
     Report,
     Reporter,
     ReportLink,
+    is_screenshot_case,
     utcnow,
 )
 from bot.store.tickets import normalize_ticket_code
@@ -153,7 +154,9 @@ def _recheck_urls(store: ConsoleStore, reviewer: Reviewer, case_id: int) -> list
             select(ReportLink.original_url).where(ReportLink.case_id == case_id)
             .where(ReportLink.report_id.in_([row.id for row in rows]))
             .order_by(ReportLink.id)).all()
-    return list(dict.fromkeys(urls))[:MAX_RECHECK_LINKS]
+    # A case without a link ("screenshot:<sha256>") has nothing to fetch.
+    links = [url for url in dict.fromkeys(urls) if not is_screenshot_case(url)]
+    return links[:MAX_RECHECK_LINKS]
 
 
 def _store_checks(store: ConsoleStore, reviewer: Reviewer, case_id: int,

@@ -42,6 +42,7 @@ from bot.store.models import (
     ReportLink,
     StatusChange,
     VolunteerCode,
+    is_screenshot_case,
 )
 from bot.store.tickets import normalize_ticket_code
 from bot.store.types import STATUSES
@@ -185,6 +186,8 @@ def _link(link: ReportLink, latest: dict[tuple[int, str], LinkCheck],
             "page_title": check.page_title if check is not None else link.page_title,
             "checked_at": check.checked_at if check is not None else link.checked_at,
             "rechecked": check is not None,
+            # The row of a report without any link (its case is its screenshot).
+            "no_link": is_screenshot_case(link.original_url),
             "archive": (archives or {}).get(link.id)}
 
 
@@ -211,8 +214,9 @@ def _history(session: Session, report_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _evidence(session: Session, report_id: int) -> list[dict[str, Any]]:
+    """The report's files; `text` is what was read from a screenshot (None otherwise)."""
     return [{"id": item.id, "kind": item.kind, "mime_type": item.mime_type,
-             "size_bytes": item.size_bytes}
+             "size_bytes": item.size_bytes, "text": item.extracted_text}
             for item in session.scalars(select(Evidence).where(Evidence.report_id == report_id)
                                         .order_by(Evidence.id)).all()]
 
@@ -302,6 +306,7 @@ def case_detail(session: Session, reviewer: Reviewer, case_id: int) -> dict[str,
     latest_by_url = {url: check.check_status for (_, url), check in latest.items()}
     return {
         "id": case.id, "canonical_url": case.canonical_url, "platform": case.platform,
+        "no_link": is_screenshot_case(case.canonical_url),
         "status": case_status([r["status"] for r in reports]),
         "first_reported_at": case.first_reported_at, "report_count": case.report_count,
         "reports": reports, "hidden_reports": hidden, "links": list(links.values()),

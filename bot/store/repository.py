@@ -52,8 +52,11 @@ from bot.privacy import decrypt_contact, encrypt_contact
 from bot.settings import get_settings
 from bot.store.archives import enqueue_archives
 from bot.store.db import make_engine, make_session_factory, migrate, writer
+from bot.store.matching import MatchedCase, matching_cases
 from bot.store.models import (
     ERROR_LENGTH,
+    PERCEPTUAL_HASH_LENGTH,
+    SCREENSHOT_CASE_PREFIX,
     URL_LENGTH,
     Case,
     Evidence,
@@ -92,6 +95,10 @@ from bot.store.volunteers import VolunteerStore, volunteer_code_for
 logger = logging.getLogger(__name__)
 
 CAP_WINDOW = timedelta(hours=24)
+#: `report_links.check_status` of a report's row in a case its screenshot matched.
+SCREENSHOT_MATCH = "screenshot_match"
+#: `report_links.check_status` of the row of a report without any link.
+NO_LINK = "no_link"
 MAX_ATTEMPTS = 6  # filing attempts after unique-key races or deadlocks
 MAX_CODE_DRAWS = 20  # ticket codes tried per attempt before giving up
 MAX_LIST_LIMIT = 100
@@ -147,6 +154,8 @@ def _validate(report: NewReport) -> None:
             raise ValueError("evidence sha256 must be a 64-character hex digest")
         if item.size_bytes < 0:
             raise ValueError("evidence size_bytes must not be negative")
+        _check_length("evidence perceptual_hash", item.perceptual_hash, PERCEPTUAL_HASH_LENGTH)
+    _check_length("screenshot_platform", report.screenshot_platform, 32)
 
 
 def _clean_note(note: str | None) -> str | None:
@@ -325,9 +334,11 @@ class ReportStore(VolunteerStore):
         """
         _validate(report)
         cap = get_settings().daily_report_cap if daily_cap is None else daily_cap
+        with self._read() as session:
+            matched = matching_cases(session, report.evidence)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return self._file_once(report, cap)
+                return self._file_once(report, cap, matched)
             except IntegrityError:
                 # A concurrent submission with the same key, a case or reporter
                 # created in between, or a ticket-code collision: run again.
@@ -341,7 +352,8 @@ class ReportStore(VolunteerStore):
                             attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _file_once(self, report: NewReport, cap: int) -> FiledReport:
+    def _file_once(self, report: NewReport, cap: int,
+                   matched: list[MatchedCase] | None = None) -> FiledReport:
         with self._write() as session:
             existing = session.scalar(
                 select(Report).where(Report.idempotency_key == report.idempotency_key))
@@ -389,11 +401,16 @@ class ReportStore(VolunteerStore):
                 session.add(link_rows[-1])
             # The evidence archive's jobs, committed with the report (bot/archive).
             enqueue_archives(session, link_rows, now)
+            joined = self._join_matched_cases(session, row.id, report, link_rows,
+                                              matched or [], now)
+            known.update(joined)
             for item in report.evidence:
                 session.add(Evidence(
                     report_id=row.id, kind=item.kind, mime_type=item.mime_type,
                     size_bytes=item.size_bytes, sha256=item.sha256.lower(),
-                    storage_path=item.storage_path, created_at=now))
+                    storage_path=item.storage_path, created_at=now,
+                    extracted_text=item.extracted_text or None,
+                    perceptual_hash=item.perceptual_hash or None))
             session.add(StatusChange(report_id=row.id, old_status=None,
                                      new_status=INITIAL_STATUS, changed_by=SYSTEM_ACTOR,
                                      changed_at=now))
@@ -423,6 +440,71 @@ class ReportStore(VolunteerStore):
         logger.info("Report %s was already filed with this idempotency key",
                     existing.ticket_code)
         return FiledReport(existing.ticket_code, created=False, duplicate_links=duplicates)
+
+    def _join_matched_cases(self, session: Session, report_id: int, report: NewReport,
+                            link_rows: list[ReportLink], matched: list[MatchedCase],
+                            now: datetime) -> set[str]:
+        """Put the report in the cases its screenshots matched (one case for reviewers).
+
+        - A report with links whose screenshot matched a case without a link moves
+          that case's reports into its own first link's case (the link was missing).
+        - A matched case the report is not in yet gets a row for this report, marked
+          `check_status` "screenshot_match" (it carries no link of its own).
+        - A report with neither a link nor a match opens a case without a link
+          ("screenshot:<sha256>", the platform its screenshot showed).
+        Returns the canonical URLs of the earlier cases it joined.
+        """
+        in_cases = {link.case_id for link in link_rows}
+        joined: set[str] = set()
+        target = link_rows[0].case_id if link_rows else None
+        for match in matched:
+            if match.case_id in in_cases:
+                continue
+            if match.screenshot_only and target is not None:
+                self._move_case(session, match.case_id, target)
+                continue
+            session.execute(update(Case).where(Case.id == match.case_id)
+                            .values(report_count=Case.report_count + 1))
+            session.add(ReportLink(
+                report_id=report_id, case_id=match.case_id, original_url=match.canonical_url,
+                canonical_url=match.canonical_url, platform=match.platform,
+                check_status=SCREENSHOT_MATCH))
+            in_cases.add(match.case_id)
+            joined.add(match.canonical_url)
+            if target is None:
+                target = match.case_id
+        if not in_cases:
+            image = next((item for item in report.evidence if item.kind == "image"), None)
+            if image is not None:
+                canonical = SCREENSHOT_CASE_PREFIX + image.sha256.lower()
+                platform = report.screenshot_platform or "web"
+                case_id, existed = self._join_case(session, canonical, platform, now)
+                session.add(ReportLink(
+                    report_id=report_id, case_id=case_id, original_url=canonical,
+                    canonical_url=canonical, platform=platform, check_status=NO_LINK))
+                if existed:
+                    joined.add(canonical)
+        return joined
+
+    @staticmethod
+    def _move_case(session: Session, source: int, target: int) -> None:
+        """Move every report of the case `source` (a case without a link) into `target`."""
+        rows = session.scalars(select(ReportLink).where(ReportLink.case_id == source)).all()
+        already = set(session.scalars(select(ReportLink.report_id)
+                                      .where(ReportLink.case_id == target)).all())
+        moved = 0
+        for link in rows:
+            if link.report_id in already:
+                session.delete(link)
+                continue
+            link.case_id = target
+            link.check_status = SCREENSHOT_MATCH
+            already.add(link.report_id)
+            moved += 1
+        session.execute(update(Case).where(Case.id == source).values(report_count=0))
+        session.execute(update(Case).where(Case.id == target)
+                        .values(report_count=Case.report_count + moved))
+        logger.info("A case without a link joined a case with a link (%d report(s))", moved)
 
     @staticmethod
     def _lock_reporter(session: Session, sender_key: str, channel: str, now: datetime) -> None:

@@ -74,6 +74,9 @@ class NewEvidence:
     size_bytes: int
     sha256: str  # hex digest of the file's content
     storage_path: str  # where the channel saved it (relative to var/ preferably)
+    # A screenshot's text as read (bot/ocr) and its perceptual hash, when read.
+    extracted_text: str | None = None
+    perceptual_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class NewReport:
     known_date: date | None = None
     reported_party: str | None = None
     evidence: Sequence[NewEvidence] = field(default_factory=list)
+    # The platform a screenshot showed, for the case of a report without a link.
+    screenshot_platform: str | None = None
 
 
 @dataclass(frozen=True)

@@ -461,9 +461,15 @@
     var body = new FormData();
     body.append("session_id", state.sessionId);
     body.append("file", file, file.name);
+    /* Text already typed goes with the file as its caption, as on WhatsApp. */
+    var caption = ui.input.value.trim();
+    if (caption) {
+      body.append("caption", caption);
+      ui.input.value = "";
+    }
     setStatus(TEXT.uploading, false);
     ui.attach.disabled = true;
-    var message = { from: "user", text: TEXT.fileSent + file.name };
+    var message = { from: "user", text: TEXT.fileSent + file.name + (caption ? "\n" + caption : "") };
     addMessage(message);
     var node = ui.log.lastElementChild;
     fetch(config.uploadUrl, { method: "POST", body: body, credentials: "omit" })

@@ -32,6 +32,7 @@ from bot.ephemeral import MemoryStore
 from channels.webchat import SessionRegistry, static_files, valid_session_id
 from tests.channels.serving import WebSocketClient
 from tests.integration.servers import Assistant, fake_web, running_assistant
+from tests.screenshot_corpus import akunpalsu_screenshot
 
 SOCKETIO_PATH = "/webhooks/webchat/socket.io"
 #: A small evidence limit keeps the size tests quick.
@@ -246,8 +247,11 @@ class SocketSession(WebSocketClient):
 
 
 async def _upload(webchat: WebChatAssistant, session_id: str | None, filename: str,
-                  content: bytes, mime: str = "image/png") -> tuple[int, dict]:
+                  content: bytes, mime: str = "image/png",
+                  caption: str | None = None) -> tuple[int, dict]:
     fields = {} if session_id is None else {"session_id": session_id}
+    if caption is not None:
+        fields["caption"] = caption
     body, content_type = _multipart(fields, filename, content, mime)
     async with aiohttp.ClientSession() as http_session:
         async with http_session.post(f"{webchat.rasa_url}/webhooks/webchat/upload", data=body,
@@ -290,6 +294,18 @@ async def test_upload_sends_the_evidence_to_the_assistant(webchat: WebChatAssist
         assert reply["text"]
     stored = list((webchat.var_dir / "evidence").rglob("*.png"))
     assert stored and stored[0].read_bytes() == image
+
+
+@pytest.mark.slow
+async def test_an_uploaded_screenshot_with_a_caption_is_read(webchat: WebChatAssistant) -> None:
+    """The caption starts the report, the picture is read: the bot names the account."""
+    async with SocketSession(webchat.rasa_url) as chat:
+        status, answer = await _upload(webchat, chat.session_id, "layar.jpg",
+                                       akunpalsu_screenshot(), "image/jpeg",
+                                       caption="saya mau lapor konten ini")
+        assert status == 200, answer
+        reply = await chat.reply_containing("Apakah ini akun yang Anda laporkan")
+        assert "@akunpalsu" in reply["text"] and "vt.tiktok.com/ZSabc123" in reply["text"]
 
 
 @pytest.mark.slow

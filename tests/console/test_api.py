@@ -84,7 +84,7 @@ async def test_report_detail_has_case_links_history_and_notifications(console: C
         "canonical_url": "https://tiktok.com/@akun/video/123", "platform": "tiktok",
         "case_id": body["case_id"], "online": True, "check_status": "ok", "http_status": 200,
         "page_title": "Judul video", "checked_at": body["links"][0]["checked_at"],
-        "rechecked": False,
+        "rechecked": False, "no_link": False,
         # The evidence archive was queued with the report (no worker runs here).
         "archive": {"id": None, "state": "pending", "sha256": None, "fetched_at": None,
                     "bytes": None, "final_url": None, "http_status": None, "page": {}}}]

@@ -55,6 +55,7 @@ def fake_web_app() -> web.Application:
 
     app = web.Application()
     app.router.add_get("/ZS8xyz/", short)
+    app.router.add_get("/ZSabc123", short)  # the short link of the screenshot test
     app.router.add_get("/@akun_palsu/video/7301234567890", video)
     app.router.add_get("/hapus/1", gone)
     app.router.add_get("/banjir-meta", meta_flood)

@@ -130,7 +130,7 @@ def test_migrated_schema_matches_the_models(store: ReportStore) -> None:
         diff = compare_metadata(context, Base.metadata)
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert revision == "0005"
+    assert revision == "0006"
 
 
 def test_migrated_constraints_and_indexes_are_named_like_the_models(
@@ -180,7 +180,7 @@ def test_migrate_is_repeatable_and_safe_when_processes_start_together(
     try:
         with engine.connect() as connection:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-                ("0005",)]
+                ("0006",)]
     finally:
         engine.dispose()
 

@@ -145,8 +145,11 @@ async def test_evidence_action_keeps_new_files_once(domain: dict[str, Any]) -> N
     events = await ActionReceiveEvidence().run(
         dispatcher, tracker("/send_evidence", "send_evidence", {"evidence": [item]},
                             active_loop=None), domain)
-    assert events == [{"event": "slot", "timestamp": None, "name": "evidence",
-                       "value": [item]}]
+    # The file is kept, and read (a blank picture shows nothing, so no report starts).
+    assert [e["name"] for e in events] == ["evidence"]
+    kept = events[0]["value"]
+    assert len(kept) == 1 and kept[0].items() >= item.items() and kept[0]["read"] is True
+    assert kept[0]["text"] == "" and len(kept[0]["perceptual_hash"]) == 256
     assert "lampirkan" in said(dispatcher)[0]
     buttons = all_responses()[dispatcher.messages[0]["response"]][0]["buttons"]
     assert buttons[0]["payload"] == "/report_violation"
@@ -180,7 +183,8 @@ async def test_a_caption_fills_the_form_and_keeps_the_file(domain: dict[str, Any
                                              "consent_given": True})
     events = await ValidateReportForm().run(CollectingDispatcher(), t, domain)
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    assert slots["evidence"] == [item]
+    assert [kept.items() >= item.items() and kept["read"] for kept in slots["evidence"]] == [
+        True]
     assert slots["description"].startswith("ini hoaks")
 
 
