@@ -19,7 +19,8 @@ export PYTHONHASHSEED := 0
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
                 $(shell find bot/nlu -type f 2>/dev/null)
 
-.PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock
+.PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock \
+        nlu-inbox nlu-accept reload
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +64,9 @@ test-stories: $(STAMP) $(MODEL) ## Run the conversation test stories
 test-nlu: $(STAMP) $(MODEL) ## Evaluate the model on the held-out NLU test set
 	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/test_set.yml --out results/nlu
 	$(BIN)/python scripts/check_nlu_results.py results/nlu --min-intent-accuracy 0.95 --min-faq-accuracy 0.92
+
+nlu-inbox: $(STAMP) ## Write a scrubbed review file of the messages the assistant was unsure about (INBOX_ARGS=--help)
+	@$(BIN)/python -m bot.trainers.inbox $(INBOX_ARGS)
 
 system-deps: ## Install the Debian packages the tests need (PostgreSQL), if missing
 	@scripts/system_deps.sh
