@@ -68,6 +68,10 @@ test-nlu: $(STAMP) $(MODEL) ## Evaluate the model on the held-out NLU test set
 nlu-inbox: $(STAMP) ## Write a scrubbed review file of the messages the assistant was unsure about (INBOX_ARGS=--help)
 	@$(BIN)/python -m bot.trainers.inbox $(INBOX_ARGS)
 
+nlu-accept: $(STAMP) ## Move the labelled entries of FILE=results/nlu-inbox/... into data/nlu, then validate
+	@test -n "$(FILE)" || { echo "usage: make nlu-accept FILE=results/nlu-inbox/inbox-....yml" >&2; exit 2; }
+	@$(BIN)/python -m bot.trainers.accept "$(FILE)"
+
 system-deps: ## Install the Debian packages the tests need (PostgreSQL), if missing
 	@scripts/system_deps.sh
 
