@@ -76,6 +76,9 @@ nlu-accept: $(STAMP) ## Move the labelled entries of FILE=results/nlu-inbox/... 
 	@test -n "$(FILE)" || { echo "usage: make nlu-accept FILE=results/nlu-inbox/inbox-....yml" >&2; exit 2; }
 	@$(BIN)/python -m bot.trainers.accept "$(FILE)"
 
+reload: $(STAMP) ## Train only what changed, swap the model into the running server(s), print the time (RELOAD_SERVERS=url,...)
+	@RELOAD_SERVERS="$(RELOAD_SERVERS)" $(BIN)/python -m bot.trainers.reload --model $(MODEL) $(RELOAD_ARGS)
+
 system-deps: ## Install the Debian packages the tests need (PostgreSQL), if missing
 	@scripts/system_deps.sh
 
