@@ -6,7 +6,7 @@
    change from Rasa's graph cache (`.rasa/cache` of the checkout, or
    RASA_CACHE_DIRECTORY), so the dialogue policies come back from the cache when
    only NLU data changed. When nothing but data/nlu/ changed, the training also
-   fine-tunes the running model (`--finetune --epoch-fraction`): DIET, which here
+   fine-tunes the running model (`--finetune --epoch-fraction 0.05`): DIET, which here
    only tags entities, continues from its weights for a fraction of its epochs
    instead of 100 new ones, the bulk of a full training. The intent and FAQ
    classifiers (logistic regressions) are always fitted afresh on all the data, so
@@ -43,7 +43,7 @@ from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EPOCH_FRACTION = 0.1
+DEFAULT_EPOCH_FRACTION = 0.05
 TRAIN_TIMEOUT = 3600
 SWAP_TIMEOUT = 600
 
@@ -95,13 +95,18 @@ def train(project: Path, model: Path, kind: str, epoch_fraction: float) -> tuple
         attempts.append((f"fine-tuned ({epoch_fraction:g} of DIET's epochs), the rest cached",
                          ["--finetune", str(model), "--epoch-fraction", f"{epoch_fraction:g}"]))
     attempts.append(("unchanged components from Rasa's cache", []))
+    log_path = project / "results" / "reload" / "train.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     for how, extra in attempts:
-        result = subprocess.run(base + extra, cwd=project, env=env, capture_output=True,  # noqa: S603
-                                text=True, timeout=TRAIN_TIMEOUT, check=False)
+        with log_path.open("w", encoding="utf-8") as log:
+            result = subprocess.run(base + extra, cwd=project, env=env,  # noqa: S603
+                                    stdout=log, stderr=subprocess.STDOUT, text=True,
+                                    timeout=TRAIN_TIMEOUT, check=False)
         trained = out_dir / "next.tar.gz"
         if result.returncode == 0 and trained.exists():
             return trained, how
-        logger.warning("Training (%s) failed:\n%s", how, (result.stdout + result.stderr)[-3000:])
+        tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+        logger.warning("Training (%s) failed (log %s):\n%s", how, log_path, tail)
     shutil.rmtree(out_dir, ignore_errors=True)
     raise RuntimeError("training failed; the running model is unchanged (see the log above)")
 
