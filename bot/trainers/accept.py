@@ -70,6 +70,7 @@ class Outcome:
     accepted: list[tuple[str, str, Path]] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)
     blank: int = 0
+    validated: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ def accept(labelled: Path, project: Project, run_validate: bool = True) -> Outco
             if not passed:
                 raise LabelledFileError("rasa data validate failed; nothing was changed:\n"
                                         + output)
+            outcome.validated = True
     except Exception:
         for path, content in originals.items():
             path.write_bytes(content)
@@ -325,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"accepted: {text!r} -> {label} ({path.relative_to(args.project.resolve())})")
     for number, reason in outcome.refused:
         print(f"refused: entry {number}: {reason}")  # no text: it may hold personal data
+    if outcome.validated:
+        print("rasa data validate --fail-on-warnings: passed")
     print(f"{len(outcome.accepted)} accepted, {len(outcome.refused)} refused, "
           f"{outcome.blank} left blank (kept in {args.file})")
     return 0

@@ -119,6 +119,7 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     assert accept.main([str(review), "--project", str(project)]) == 0, capsys.readouterr()
     out = capsys.readouterr().out
     assert f"accepted: {UNSURE!r} -> {LABEL} (data/nlu/conversation.yml)" in out
+    assert "rasa data validate --fail-on-warnings: passed" in out
     assert f"- {UNSURE}" in (project / "data" / "nlu" / "conversation.yml").read_text()
     assert f"- {UNSURE}" not in (PROJECT_ROOT / "data" / "nlu" / "conversation.yml").read_text()
 

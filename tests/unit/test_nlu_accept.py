@@ -157,3 +157,18 @@ def test_command_line_reports(project: Project, tmp_path: Path,
     assert "refused: entry 2: personal data still in the text (<telepon>)" in out
     assert "081234567890" not in out
     assert out.strip().splitlines()[-1].startswith("1 accepted, 1 refused, 1 left blank")
+
+
+def test_failed_validation_changes_nothing(project: Project, tmp_path: Path) -> None:
+    (project.root / "data" / "stories" / "broken.yml").write_text(
+        'version: "3.1"\nstories:\n- story: broken\n  steps:\n  - intent: greet\n'
+        "  - action: utter_no_such_response\n", encoding="utf-8")
+    report = project.nlu_dir / "report.yml"
+    before = report.read_bytes()
+    path = labelled_file(tmp_path, [
+        {"text": "mau bikin aduan soal kampanye hitam di grup wa", "label": "report_violation"}])
+    labelled = path.read_bytes()
+    with pytest.raises(LabelledFileError, match="rasa data validate failed"):
+        accept.accept(path, project, run_validate=True)
+    assert report.read_bytes() == before
+    assert path.read_bytes() == labelled
