@@ -10,8 +10,8 @@ as the word "telepon", and the same placeholder always stands for the same kind)
 - NIK (16 digits whose province code and birth date are plausible) -> `<nik>`;
 - payment card numbers (13 to 19 digits, Luhn-valid, grouped or not) -> `<kartu>`;
 - Indonesian phone numbers: mobile (`0812 3456 7890`, `+62 812-3456-7890`,
-  `62812...`, `0812.3456.7890`) and landline (`(021) 555 1234`, `0274-512345`)
-  -> `<telepon>`;
+  `62812...`, `0812.3456.7890`) and landline (`(021) 555 1234`, `0274-512345`),
+  also inside a WhatsApp link (`wa.me/62812...`) -> `<telepon>`;
 - bare @handles, except the reported one -> `<akun>`;
 - a name given after "nama saya", "saya bernama", "namaku"... -> `<nama>`.
 
@@ -20,7 +20,8 @@ content of the report, not the reporter's personal data. A handle counts as the
 reported one when it sits inside a link (the page being reported; links are kept
 whole) or when it follows an account word, possibly with a platform name between
 ("akun @penyebar_hoaks", "akun tiktok @x", "channel yt @y"). Every other bare
-handle ("hubungi saya di @budi_99", "cc @temanku") is scrubbed.
+handle ("hubungi saya di @budi_99", "cc @temanku") is scrubbed. Links stay whole
+otherwise: a personal link such as `t.me/budi99` is not recognised as personal.
 
 Must survive: ticket codes (`LP-7K3QX9`), dates (`14-02-2024`, `14/02/2024`),
 times (`08.30`), region codes (`33.75`, `3375`), polling-station numbers, years,
@@ -75,6 +76,9 @@ _MOBILE = re.compile(
 _LANDLINE = re.compile(
     r"(?<![\w+.,])(?:\(0[2-79]\d{1,2}\)|\(\+?62[ -]?[2-79]\d{0,2}\)|(?:\+62|62)[ .-]?[2-79]\d{0,2}"
     r"|0[2-79]\d{1,2})[ .-]?\d{3,4}[ .-]?\d{3,5}(?![\w]|[.,]\d)")
+# A phone number inside a WhatsApp link is a phone number all the same.
+_WHATSAPP_LINK_NUMBER = re.compile(r"(wa\.me/|whatsapp\.com/send/?\?phone=)\+?\d{8,15}(?!\d)",
+                                   re.IGNORECASE)
 _AMOUNT_BEFORE = re.compile(r"(?:rp\.?|idr|usd|\$)\s?$", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,29})")
 _WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
@@ -242,6 +246,7 @@ def scrub(text: str) -> str:
     """`text` (its first `MAX_CHARS` characters) with personal data replaced."""
     text = (text or "")[:MAX_CHARS]
     text = _EMAIL.sub(EMAIL, text)
+    text = _WHATSAPP_LINK_NUMBER.sub(lambda m: m.group(1) + PHONE, text)
     links = _link_spans(text)
     text = _replace(text, _numbers(text, links))
     links = _link_spans(text)

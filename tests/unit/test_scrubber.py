@@ -33,6 +33,9 @@ POSITIVES = [
     ("085712345678", PHONE),
     ("0857 1234 567", PHONE),
     ("hp:0896-1234-5678,", f"hp:{PHONE},"),
+    ("chat aja wa.me/6281234567890 ya", f"chat aja wa.me/{PHONE} ya"),
+    ("https://api.whatsapp.com/send?phone=6281234567890&text=halo",
+     f"https://api.whatsapp.com/send?phone={PHONE}&text=halo"),
     # landlines
     ("kantor (021) 555 1234", f"kantor {PHONE}"),
     ("telp 021-5551234", f"telp {PHONE}"),
