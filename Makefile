@@ -20,7 +20,7 @@ TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>
                 $(shell find bot/nlu -type f 2>/dev/null)
 
 .PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench preview clean lock \
-        nlu-inbox nlu-accept reload
+        nlu-inbox nlu-accept reload bench-reload
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -98,6 +98,9 @@ bench: $(STAMP) $(MODEL) ## Measure start-up, REST round trips (medians over sev
 
 preview: $(STAMP) ## Show the date-dependent FAQ answers on DAY=YYYY-MM-DD (default: today, WIB)
 	$(BIN)/python scripts/preview_answers.py $(DAY)
+
+bench-reload: $(STAMP) $(MODEL) ## Measure make reload: one edited intent example to the running assistant's new answer (on a copy)
+	$(BIN)/python scripts/bench_reload.py
 
 bench-load: $(STAMP) $(MODEL) ## Throughput and latency under load, side by side with the stock rasa init bot
 	@scripts/system_deps.sh
