@@ -1,7 +1,7 @@
 """The trainers' loop end to end (issue 17): messages sent over REST to the real
 servers, `nlu-inbox` picks the unsure one, a trainer labels it, `nlu-accept` adds it
 to a temporary copy of the project's data (never the real data/), `reload` trains
-(one fine-tuning, the rest from the graph cache) and swaps the model into the
+(one training, the dialogue policies from the graph cache) and swaps the model into the
 running server, and the same message then gets the new intent, while a report
 started before the swap goes on where it was."""
 
@@ -129,8 +129,9 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
                         "--server", assistant.rasa_url])
     out = capsys.readouterr().out
     assert code == 0, out + assistant.logs()
-    assert "changed since the model was trained: data/nlu/conversation.yml" in out
-    assert "fine-tuned" in out and f"swapped into {assistant.rasa_url}" in out
+    assert "changed since the model was trained: data/nlu/conversation.yml (NLU data only)" in out
+    assert "components restored from Rasa's cache" in out
+    assert f"swapped into {assistant.rasa_url}" in out
     assert out.strip().splitlines()[-1].startswith("reload took ")
 
     # The same message now gets the new intent ...
