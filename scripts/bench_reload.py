@@ -4,7 +4,7 @@ assistant answering differently, with people talking to it meanwhile.
 Works on a temporary copy of the project's data and model (never data/ or models/):
 starts the real servers on the copy's model, begins a report conversation, adds
 TEXT under INTENT in the copy's data/nlu file holding INTENT, runs the reload
-(`bot.trainers.reload`: fine-tuning + Rasa's graph cache, swap into the server),
+(`bot.trainers.reload`: Rasa's graph cache and cached embeddings, swap into the server),
 and sends TEXT until the tracker store shows it taken as INTENT. A background
 sender says "halo" every half second the whole time; its slowest reply shows
 whether anyone waited for the swap. Needs the trained model (`make train`) and a
