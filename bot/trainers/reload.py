@@ -13,8 +13,11 @@
    Not fine-tuning: `rasa train --finetune` (with `--epoch-fraction`) would cut
    DIET's 100 epochs, the bulk of what is left, but a model fine-tuned here fails
    on some messages (Rasa 3.6.21's DIET raises a TensorFlow "out of bounds" error
-   in its sparse feature layer for 2 of the 453 held-out test sentences), so it is
-   not used.
+   in its sparse feature layer for 2 of the 453 held-out test sentences, and after
+   a few reloads for everyday messages), so it is not used. Worse, Rasa stores the
+   fine-tuned DIET in the graph cache under the key of a normal training of the
+   same data, so a later `rasa train` restores the broken component: after any
+   `--finetune` run, delete `.rasa/cache`.
 3. **Swap**: the new model replaces the model file atomically (the previous one is
    kept as `<name>.previous.tar.gz` to roll back), then every running server is
    asked to reload it (`POST /webhooks/model/reload`, channels/model_reload.py,
