@@ -19,7 +19,8 @@ export PYTHONHASHSEED := 0
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
                 $(shell find bot/nlu -type f 2>/dev/null)
 
-.PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench bench-ocr preview clean lock
+.PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench bench-ocr preview clean lock \
+        nlu-inbox nlu-accept reload bench-reload cv-nlu
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,9 +61,31 @@ test-stories: $(STAMP) $(MODEL) ## Run the conversation test stories
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
 	  --fail-on-prediction-errors --out results/core
 
-test-nlu: $(STAMP) $(MODEL) ## Evaluate the model on the held-out NLU test set
+# make test's floors on the held-out NLU test set (docs/trainers.md: reading a drop).
+NLU_FLOORS := --min-intent-accuracy 0.95 --min-faq-accuracy 0.92
+# The code-mixed slice is small (84 messages): its floors leave room for one or two misses.
+CODE_MIXED_FLOORS ?= --min-intent-accuracy 0.93 --min-faq-accuracy 0.88
+
+test-nlu: $(STAMP) $(MODEL) ## Evaluate the model on the held-out NLU test set; writes results/nlu/report.html
 	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/test_set.yml --out results/nlu
-	$(BIN)/python scripts/check_nlu_results.py results/nlu --min-intent-accuracy 0.95 --min-faq-accuracy 0.92
+	$(BIN)/python -m bot.trainers.nlu_report results/nlu $(NLU_FLOORS)
+	$(BIN)/python scripts/check_nlu_results.py results/nlu $(NLU_FLOORS)
+	$(BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/code_mixed_set.yml --out results/nlu_code_mixed
+	@echo "Code-mixed slice (tests/nlu/code_mixed_set.yml):"
+	$(BIN)/python scripts/check_nlu_results.py results/nlu_code_mixed $(CODE_MIXED_FLOORS)
+
+cv-nlu: $(STAMP) ## 5-fold cross-validation of intents and FAQ topics on data/nlu in about a minute (CV_ARGS=--errors)
+	$(BIN)/python scripts/cv_nlu.py $(CV_ARGS)
+
+nlu-inbox: $(STAMP) ## Write a scrubbed review file of the messages the assistant was unsure about (INBOX_ARGS=--help)
+	@$(BIN)/python -m bot.trainers.inbox $(INBOX_ARGS)
+
+nlu-accept: $(STAMP) ## Move the labelled entries of FILE=results/nlu-inbox/... into data/nlu, then validate
+	@test -n "$(FILE)" || { echo "usage: make nlu-accept FILE=results/nlu-inbox/inbox-....yml" >&2; exit 2; }
+	@$(BIN)/python -m bot.trainers.accept "$(FILE)"
+
+reload: $(STAMP) ## Train only what changed, swap the model into the running server(s), print the time (RELOAD_SERVERS=url,...)
+	@RELOAD_SERVERS="$(RELOAD_SERVERS)" $(BIN)/python -m bot.trainers.reload --model $(MODEL) $(RELOAD_ARGS)
 
 system-deps: ## Install the Debian packages the tests need (PostgreSQL), if missing
 	@scripts/system_deps.sh
@@ -87,6 +110,9 @@ bench-ocr: $(STAMP) ## Screenshot reading: link/handle recall and seconds per im
 
 preview: $(STAMP) ## Show the date-dependent FAQ answers on DAY=YYYY-MM-DD (default: today, WIB)
 	$(BIN)/python scripts/preview_answers.py $(DAY)
+
+bench-reload: $(STAMP) $(MODEL) ## Measure make reload: one edited intent example to the running assistant's new answer (on a copy)
+	$(BIN)/python scripts/bench_reload.py
 
 bench-load: $(STAMP) $(MODEL) ## Throughput and latency under load, side by side with the stock rasa init bot
 	@scripts/system_deps.sh

