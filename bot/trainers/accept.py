@@ -142,14 +142,25 @@ def _examples(paths: Iterable[Path]) -> dict[str, str]:
 
 
 def intent_files(project: Project) -> dict[str, Path]:
-    """intent (or faq/<topic>) -> the data/nlu file holding its examples."""
-    where: dict[str, Path] = {}
+    """intent (or faq/<topic>) -> the data/nlu file holding most of its examples.
+
+    An intent can have examples in several files (the topic's own file and, say,
+    `code_mixed.yml`); new examples go to the file that holds most of them.
+    """
+    counts: dict[str, dict[Path, int]] = {}
     for path in _yaml_files(project.nlu_dir):
+        current: str | None = None
         for line in path.read_text(encoding="utf-8").splitlines():
             match = _INTENT_LINE.match(line)
             if match:
-                where.setdefault(match.group(2), path)
-    return where
+                current = match.group(2)
+                counts.setdefault(current, {}).setdefault(path, 0)
+            elif re.match(r"\s*- (synonym|regex|lookup):", line):
+                current = None
+            elif current is not None and re.match(r"\s+- \S", line):
+                counts[current][path] += 1
+    # max() keeps the first of equals: ties go to the file that sorts first.
+    return {intent: max(files, key=files.__getitem__) for intent, files in counts.items()}
 
 
 def refusal(entry: Any, label: str, intents: set[str], topics: set[str],

@@ -172,3 +172,12 @@ def test_failed_validation_changes_nothing(project: Project, tmp_path: Path) -> 
         accept.accept(path, project, run_validate=True)
     assert report.read_bytes() == before
     assert path.read_bytes() == labelled
+
+
+def test_an_intent_in_several_files_gets_new_examples_in_the_file_holding_most(
+        project: Project, tmp_path: Path) -> None:
+    extra = project.nlu_dir / "aaa_extra.yml"
+    extra.write_text('version: "3.1"\nnlu:\n  - intent: report_violation\n'
+                     '    examples: |\n      - ada kasus nih\n', encoding="utf-8")
+    files = accept.intent_files(project)
+    assert files["report_violation"] == project.nlu_dir / "report.yml"
