@@ -242,6 +242,13 @@ class ArchiveThread:
     def _main(self) -> None:
         try:
             self._loop.run_until_complete(self.worker.run(self._stop, self._interval))
+        except RuntimeError as exc:
+            # The interpreter is exiting without stop() (a daemon thread): Python
+            # refuses new worker-thread jobs then. Pending jobs keep their rows and
+            # their leases run out, so the next worker takes them; nothing is lost.
+            if "after shutdown" not in str(exc):
+                raise
+            logger.debug("Archive worker ended with the interpreter")
         finally:
             self._loop.close()
 

@@ -145,18 +145,20 @@ class Inbox:
     def __init__(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
         self.entries: dict[str, Entry] = {}
-        self._previous: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        #: sender -> (scrubbed text, prediction, already counted) of their last message
+        self._previous: dict[str, tuple[str, dict[str, Any], bool] | None] = {}
         self.messages_read = 0
 
     def _add(self, sender: str, text: str, reasons: set[str],
-             prediction: dict[str, Any]) -> None:
+             prediction: dict[str, Any], count: bool = True) -> None:
         key = example_key(text)
         if not key:
             return
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = Entry(text=text)
-        entry.seen += 1
+        if count:
+            entry.seen += 1
         entry.senders.add(sender)
         entry.reasons |= reasons
         entry.prediction = prediction
@@ -170,8 +172,9 @@ class Inbox:
         self.messages_read += 1
         previous = self._previous.get(sender)
         if previous is not None and says_misunderstood(raw):
-            text, prediction = previous
-            self._add(sender, text, {"misunderstood"}, prediction)
+            text, prediction, counted = previous
+            # One message is seen once, even when it was unsure and then complained about.
+            self._add(sender, text, {"misunderstood"}, prediction, count=not counted)
         parse_data = event.get("parse_data") or {}
         reasons, prediction = judge(parse_data if isinstance(parse_data, dict) else {},
                                     self.thresholds)
@@ -179,7 +182,8 @@ class Inbox:
         if reasons:
             self._add(sender, text, reasons, prediction)
         # The complaint itself is no candidate for "misunderstood" in turn.
-        self._previous[sender] = None if says_misunderstood(raw) else (text, prediction)
+        self._previous[sender] = (None if says_misunderstood(raw)
+                                  else (text, prediction, bool(reasons)))
 
     def ordered(self) -> list[Entry]:
         """Entries, most often seen first."""

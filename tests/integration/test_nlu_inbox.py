@@ -175,3 +175,16 @@ def test_misunderstood_needs_a_complaint() -> None:
                          (SENDERS[2], "cek status"), (SENDERS[2], "kok ga nyambung")):
         box.add_user_event(sender, {"text": text, "parse_data": confident})
     assert sorted(box.entries) == ["cek status", "status tiket"]
+
+
+def test_an_unsure_message_complained_about_is_seen_once() -> None:
+    box = Inbox(Thresholds())
+    unsure = parse("out_of_scope", 0.31)
+    confident = parse("greet", 0.97)
+    box.add_user_event(SENDERS[0], {"text": "horas lae", "parse_data": unsure})
+    box.add_user_event(SENDERS[0], {"text": "bukan itu", "parse_data": confident})
+    box.add_user_event(SENDERS[1], {"text": "Horas lae!", "parse_data": confident})
+    box.add_user_event(SENDERS[1], {"text": "salah", "parse_data": confident})
+    entry = box.entries["horas lae"]
+    assert entry.seen == 2 and len(entry.senders) == 2
+    assert entry.reasons == {"low_confidence", "misunderstood"}
