@@ -95,6 +95,7 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     assert before != LABEL, assistant.logs()
     assistant.say("loop-citizen-1", "bukan itu min, maksud saya terima kasih")
     assistant.say("loop-citizen-2", "Mauliate godang ito!!")
+    also = last_intent(assistant, "loop-citizen-2")
     assistant.say("loop-citizen-2", "salah")
     assistant.say("loop-citizen-3", f"{UNSURE}, wa saya 081234567890")
     assistant.say("loop-citizen-3", "kok ga nyambung")
@@ -109,7 +110,8 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     assert UNSURE in entries, entries
     assert entries[UNSURE]["seen"] == 2 and entries[UNSURE]["conversations"] == 2
     assert "misunderstood" in entries[UNSURE]["reasons"]
-    assert entries[UNSURE]["predicted"]["intent"] == before
+    # One entry for both spellings; it shows what the model said to one of them.
+    assert entries[UNSURE]["predicted"]["intent"] in {before, also} - {LABEL}
     assert f"{UNSURE}, wa saya <telepon>" in entries
     assert "0812" not in review.read_text(encoding="utf-8")
 
