@@ -62,6 +62,8 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from bot.nlu.data_shape import SHAPE_FILE, nlu_shape
+
 logger = logging.getLogger(__name__)
 
 FEATURE_DEFAULTS: dict[str, Any] = {
@@ -259,6 +261,9 @@ class LinearIntentClassifier(_LinearComponent, IntentClassifier):
             return self._resource
         self.model.fit(examples, [m.get(INTENT) for m in examples])
         self._persist()
+        with self._model_storage.write_to(self._resource) as directory:
+            shape = {"nlu_shape": nlu_shape(training_data)}
+            (directory / SHAPE_FILE).write_text(json.dumps(shape), encoding="utf-8")
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:

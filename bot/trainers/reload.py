@@ -2,16 +2,21 @@
 
 1. **What changed**: the training inputs (config.yml, domain.yml, data/**/*.yml,
    bot/nlu/*) newer than the model file, as `make train` decides.
-2. **Train only that**: `rasa train` re-uses every component whose inputs did not
-   change from Rasa's graph cache (`.rasa/cache` of the checkout, or
-   RASA_CACHE_DIRECTORY), so the dialogue policies come back from the cache when
-   only NLU data changed, and the sentence embeddings of unchanged examples come
-   from `bot.nlu.embedding_cache`. The NLU components that learn from the examples
-   (the featurizers' vocabularies, DIET, the intent and FAQ classifiers) are
-   trained afresh on all the data.
+2. **Train only that**:
+   - Only examples without entities changed (the data's `bot.nlu.data_shape` is the
+     one the running model was trained on; what `make nlu-accept` writes): re-fit the
+     intent classifier and the FAQ selector on all the data and keep every other
+     component of the running model (`bot.trainers.patch`, seconds).
+   - Otherwise `rasa train` re-uses every component whose inputs did not change from
+     Rasa's graph cache (`.rasa/cache` of the checkout, or RASA_CACHE_DIRECTORY), so
+     the dialogue policies come back from the cache when only NLU data changed, and
+     the sentence embeddings of unchanged examples come from
+     `bot.nlu.embedding_cache`. The NLU components that learn from the examples (the
+     featurizers' vocabularies, DIET, the intent and FAQ classifiers) are trained
+     afresh on all the data. `--full` asks for this path in any case.
 
    Not fine-tuning: `rasa train --finetune` (with `--epoch-fraction`) would cut
-   DIET's 100 epochs, the bulk of what is left, but a model fine-tuned here fails
+   DIET's 100 epochs, but a model fine-tuned here fails
    on some messages (Rasa 3.6.21's DIET raises a TensorFlow "out of bounds" error
    in its sparse feature layer for 2 of the 453 held-out test sentences, and after
    a few reloads for everyday messages), so it is not used. Worse, Rasa stores the
@@ -45,6 +50,7 @@ from pathlib import Path
 
 from bot.privacy import model_reload_token
 from bot.settings import PROJECT_ROOT
+from bot.trainers.patch import patch_model
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +117,17 @@ def train(project: Path, model: Path) -> tuple[Path, str]:
     raise RuntimeError(f"training failed; the running model is unchanged (log {log_path})")
 
 
+def refit(project: Path, model: Path) -> tuple[Path | None, str]:
+    """Re-fit only the intent and FAQ classifiers into a temporary file next to
+    `model` (bot.trainers.patch); (None, why not) when the edit needs a full training."""
+    out_dir = Path(tempfile.mkdtemp(prefix=".reload-", dir=model.parent))
+    result = patch_model(project, model, out_dir / "next.tar.gz")
+    if result.archive is None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return None, result.reason
+    return result.archive, f"re-fitted {' and '.join(result.refitted)} only: {result.reason}"
+
+
 def install(trained: Path, model: Path) -> Path | None:
     """Put `trained` in place of `model` atomically; keep the old one to roll back."""
     previous = None
@@ -150,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", action="append", default=None,
                         help="a running server's base URL (repeat; default RELOAD_SERVERS "
                              "or http://127.0.0.1:$RASA_PORT)")
+    parser.add_argument("--full", action="store_true",
+                        help="train in full (Rasa's cache) even when only examples "
+                             "without entities changed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     project = args.project.resolve()
@@ -163,8 +183,14 @@ def main(argv: list[str] | None = None) -> int:
           + (" (NLU data only)" if step.kind == "nlu" else ""))
     train_seconds = 0.0
     if step.kind != "none":
+        trained = None
+        if step.kind == "nlu" and not args.full:
+            trained, how = refit(project, model)
+            if trained is None:
+                print(f"a full training is needed: {how}")
         try:
-            trained, how = train(project, model)
+            if trained is None:
+                trained, how = train(project, model)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             print(f"reload: {exc}", file=sys.stderr)
             return 1

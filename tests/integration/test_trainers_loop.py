@@ -1,9 +1,10 @@
 """The trainers' loop end to end (issue 17): messages sent over REST to the real
 servers, `nlu-inbox` picks the unsure one, a trainer labels it, `nlu-accept` adds it
-to a temporary copy of the project's data (never the real data/), `reload` trains
-(one training, the dialogue policies from the graph cache) and swaps the model into the
-running server, and the same message then gets the new intent, while a report
-started before the swap goes on where it was."""
+to a temporary copy of the project's data (never the real data/), `reload` re-fits the
+intent and FAQ classifiers and swaps the model into the running server, and the same
+message then gets the new intent, while a report started before the swap goes on where
+it was. Then an edit to the entity side takes the full-training path (the dialogue
+policies from the graph cache)."""
 
 from __future__ import annotations
 
@@ -125,14 +126,16 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     assert f"- {UNSURE}" in (project / "data" / "nlu" / "conversation.yml").read_text()
     assert f"- {UNSURE}" not in (PROJECT_ROOT / "data" / "nlu" / "conversation.yml").read_text()
 
-    # Reload: NLU-only training, swapped into the running server.
+    # Reload: an example without entities, so only the two classifiers are re-fitted;
+    # swapped into the running server.
     code = reload.main(["--project", str(project),
                         "--model", str(project / "models" / "assistant.tar.gz"),
                         "--server", assistant.rasa_url])
     out = capsys.readouterr().out
     assert code == 0, out + assistant.logs()
     assert "changed since the model was trained: data/nlu/conversation.yml (NLU data only)" in out
-    assert "components restored from Rasa's cache" in out
+    assert "re-fitted LinearIntentClassifier and LinearResponseSelector only" in out
+    assert "a full training is needed" not in out
     assert f"swapped into {assistant.rasa_url}" in out
     assert out.strip().splitlines()[-1].startswith("reload took ")
 
@@ -141,5 +144,24 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     assert last_intent(assistant, "loop-citizen-3") == LABEL, assistant.logs()
     # ... and the report started before the swap goes on: the form still wants a link
     # (a private address is refused, as the link question does).
+    replies = texts(assistant.say("loop-reporter", "http://127.0.0.1/admin"))
+    assert "tidak bisa" in replies, replies
+
+    # An edit to the entity side (a new annotated example) needs a full training: the
+    # reload says so, trains (the dialogue policies from Rasa's graph cache) and swaps.
+    files = accept.intent_files(accept.Project(project))
+    accept.insert_examples(files["report_violation"], {"report_violation": [
+        "lapor min, ada hoaks di [tiktok](platform) soal caleg dapil 3"]})
+    code = reload.main(["--project", str(project),
+                        "--model", str(project / "models" / "assistant.tar.gz"),
+                        "--server", assistant.rasa_url])
+    out = capsys.readouterr().out
+    assert code == 0, out + assistant.logs()
+    assert "a full training is needed: entity annotations" in out
+    assert "components restored from Rasa's cache" in out
+    assert f"swapped into {assistant.rasa_url}" in out
+    # The accepted example is still taught, and the report still goes on.
+    assistant.say("loop-citizen-2", UNSURE)
+    assert last_intent(assistant, "loop-citizen-2") == LABEL, assistant.logs()
     replies = texts(assistant.say("loop-reporter", "http://127.0.0.1/admin"))
     assert "tidak bisa" in replies, replies
