@@ -27,7 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import parse_offload
+from bot import server_hooks
 from bot.privacy import PSEUDONYM_PREFIX
 from bot.settings import get_settings
 from channels.inbound import InboundGuard
@@ -56,7 +56,7 @@ class RestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """`GET /` (health) and `POST /webhook` (one message, the replies as a JSON list)."""
         webhook = Blueprint(f"rest_webhook_{id(self)}", __name__)
-        parse_offload.install()
+        server_hooks.install()
         enabled = get_settings().rest_enabled
         if not enabled:
             logger.info("The REST channel is off (production); set REST_ENABLED=1 to enable it")

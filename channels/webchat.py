@@ -66,7 +66,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot import parse_offload
+from bot import server_hooks
 from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.evidence import EvidenceRejected, max_evidence_bytes, save_evidence, too_large
@@ -404,7 +404,7 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The Sanic blueprint: socket.io handlers and the HTTP routes."""
-        parse_offload.install()
+        server_hooks.install()
         redis_url = get_settings().redis_url
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
                           client_manager=AsyncRedisManager(redis_url) if redis_url else None)

@@ -42,7 +42,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import parse_offload
+from bot import server_hooks
 from bot.channel_messages import channel_message
 from bot.ephemeral import EphemeralStore, ephemeral_store
 from bot.evidence import EvidenceFile, EvidenceRejected, max_evidence_bytes, save_evidence
@@ -212,7 +212,7 @@ class WebhookChannel(InputChannel, abc.ABC):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """The webhook routes (none when the channel is not configured: the URLs are 404)."""
         webhook = Blueprint(f"{self.name()}_webhook_{id(self)}", __name__)
-        parse_offload.install()
+        server_hooks.install()
         if not self.enabled:
             return webhook
 

@@ -141,9 +141,11 @@ async def measure(model: Path, endpoints: Path, conversations: int, long: int
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.common import configure_logging_and_warnings
 
+    from bot import server_hooks
     from bot.link_checker import LinkChecker
 
     configure_logging_and_warnings(logging.WARNING)
+    server_hooks.install()  # as `rasa run` does when the channels build their routes
     timings = Timings()
     instrument(timings)
     agent = await load_agent(model_path=str(model),
