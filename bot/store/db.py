@@ -94,7 +94,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        mode = _switch_to_wal(cursor)
+        mode = switch_to_wal(cursor)
         if str(mode).lower() not in ("wal", "memory"):
             logger.warning("SQLite could not switch to WAL mode (journal_mode=%s)", mode)
         cursor.execute("PRAGMA synchronous=FULL")
@@ -103,7 +103,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _switch_to_wal(cursor: Any, attempts: int = 50) -> str:
+def switch_to_wal(cursor: Any, attempts: int = 50) -> str:
     """Enable WAL (persistent in the file). Changing the journal mode does not wait
     for other connections' locks, so a first start with several processes retries."""
     mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0])

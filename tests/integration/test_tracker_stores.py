@@ -135,10 +135,17 @@ async def test_sqlite_file_holds_no_trace_after_erasure(tmp_path: Path, domain: 
     tracker = conversation(domain)
     await store.save(tracker)
     path = tmp_path / "t.db"
-    assert SECRET_TEXT.encode() in path.read_bytes()
+    wal = tmp_path / "t.db-wal"
+    # Stored: in the file or in its write-ahead log (WAL mode, not yet checkpointed).
+    assert SECRET_TEXT.encode() in path.read_bytes() + wal.read_bytes()
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(wal.stat().st_mode & 0o777) == "0o600"
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     erase_turn(tracker)
     await store.save(tracker)
+    # The log was checkpointed into the file and truncated while the store was open.
+    assert not wal.exists() or wal.stat().st_size == 0
     store.engine.dispose()
     # secure_delete overwrites freed pages: the text is gone from the file itself.
     for file in (f for f in tmp_path.rglob("*") if f.is_file()):
