@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.telegram_api import FakeTelegramApi, Updates
 from tests.integration.conftest import PostgresServer
 from tests.integration.servers import fake_web, texts
+from tests.integration.whatsapp_citizen import settled
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
 START_SECONDS = 420
@@ -240,22 +241,6 @@ def alternate(replicas: list[str]) -> None:
     assert all(a != b for a, b in zip(replicas, replicas[1:], strict=False)), replicas
 
 
-def _settled(count: Callable[[], int], before: int, quiet: float = 1.5,
-             timeout: float = 120) -> None:
-    """Wait for the bot's answer to one message: at least one new reply, then none for
-    `quiet` seconds (a turn may send several messages)."""
-    deadline = time.monotonic() + timeout
-    last, last_change = before, time.monotonic()
-    while time.monotonic() < deadline:
-        now = count()
-        if now != last:
-            last, last_change = now, time.monotonic()
-        if last > before and time.monotonic() - last_change >= quiet:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the bot did not answer")
-
-
 @pytest.mark.slow
 def test_a_report_over_whatsapp_alternates_replicas(cluster: Cluster) -> None:
     wa_id = "6281298765432"
@@ -270,7 +255,7 @@ def test_a_report_over_whatsapp_alternates_replicas(cluster: Cluster) -> None:
         replica = cluster.post("/webhooks/whatsapp/webhook", body,
                                {"X-Hub-Signature-256": sign(body)})
         try:
-            _settled(lambda: len(mine()), before)
+            settled(lambda: len(mine()), before)
         except AssertionError:
             raise AssertionError(f"no WhatsApp answer\n{mine()}\n{cluster.log_tail()}") from None
         return replica
@@ -333,7 +318,7 @@ def test_a_report_over_telegram_alternates_replicas(cluster: Cluster) -> None:
         replica = cluster.post("/webhooks/telegram/webhook", dumps(update),
                                {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
         try:
-            _settled(lambda: len(mine()), before)
+            settled(lambda: len(mine()), before)
         except AssertionError:
             raise AssertionError(f"no Telegram answer\n{mine()}\n{cluster.log_tail()}") from None
         return replica

@@ -30,13 +30,12 @@ from bot.status_labels import status_label
 from bot.wait_ready import wait_ready
 from scripts.local_services import free_port
 from tests.channels.serving import WebSocketClient
-from tests.channels.whatsapp_support import APP_SECRET, VERIFY_TOKEN, dumps, sign, webhook
-from tests.channels.whatsapp_support import message as whatsapp_message
-from tests.channels.whatsapp_support import text_message as whatsapp_text
+from tests.channels.whatsapp_support import APP_SECRET, VERIFY_TOKEN
 from tests.console.browser import BrowserError, Chromium
 from tests.fakes.graph_api import NOTICE_TEMPLATE, FakeGraphApi
 from tests.fakes.telegram_api import FakeTelegramApi, Updates
 from tests.integration.servers import Assistant, fake_web, running_assistant
+from tests.integration.whatsapp_citizen import WhatsAppCitizen, settled
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
 BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -122,51 +121,6 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 log.close()
 
 
-def _settled(count: Callable[[], int], before: int, quiet: float = 1.5,
-             timeout: float = 120) -> None:
-    """Wait for one turn's answer: a new reply, then none for `quiet` seconds."""
-    deadline = time.monotonic() + timeout
-    last, changed = before, time.monotonic()
-    while time.monotonic() < deadline:
-        now = count()
-        if now != last:
-            last, changed = now, time.monotonic()
-        if last > before and time.monotonic() - changed >= quiet:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the bot did not answer")
-
-
-@dataclass
-class WhatsAppCitizen:
-    """One person on WhatsApp: signed webhooks in, the bot's answers at the fake Graph API."""
-
-    stack: Stack
-    wa_id: str
-
-    def mine(self) -> list[dict]:
-        return [m for m in self.stack.graph.sent_messages() if m.get("to") == self.wa_id]
-
-    def send(self, item: dict) -> str:
-        """Deliver one message item; return the bot's answer to it (JSON text)."""
-        before = len(self.mine())
-        body = dumps(webhook(item, wa_id=self.wa_id))
-        answer = httpx.post(f"{self.stack.assistant.rasa_url}/webhooks/whatsapp/webhook",
-                            content=body, timeout=30,
-                            headers={"Content-Type": "application/json",
-                                     "X-Hub-Signature-256": sign(body)})
-        assert answer.status_code == 200
-        _settled(lambda: len(self.mine()), before)
-        return json.dumps(self.mine()[before:], ensure_ascii=False)
-
-    def text(self, body: str) -> dict:
-        return whatsapp_text(body, wa_id=self.wa_id)
-
-    def press(self, payload: str) -> dict:
-        return whatsapp_message("interactive", {"type": "button_reply", "button_reply": {
-            "id": payload, "title": payload}}, wa_id=self.wa_id)
-
-
 def _wait_for(found: Callable[[], bool], what: str, stack: Stack,
               timeout: float = NOTICE_SECONDS) -> None:
     deadline = time.monotonic() + timeout
@@ -188,13 +142,13 @@ def test_whatsapp_reporter_hears_of_api_and_browser_decisions(stack: Stack,
                                                              tmp_path: Path) -> None:
     wa_id = "6281377712345"
 
-    citizen = WhatsAppCitizen(stack, wa_id)
-    mine, send, press, text = citizen.mine, citizen.send, citizen.press, citizen.text
+    citizen = WhatsAppCitizen(stack.assistant.rasa_url, stack.graph, wa_id)
+    mine, press, text = citizen.mine, citizen.press, citizen.text
 
-    send(text(REPORT.format(url="http://vt.tiktok.com/ZS8wa1/")))
-    send(press("/affirm"))
-    send(text("lewati"))
-    [ticket] = set(TICKET.findall(send(press("/affirm"))))
+    text(REPORT.format(url="http://vt.tiktok.com/ZS8wa1/"))
+    press("/affirm")
+    text("lewati")
+    [ticket] = set(TICKET.findall(press("/affirm")))
 
     # A status change through the API reaches the reporter within a minute.
     before = len(mine())
@@ -208,7 +162,7 @@ def test_whatsapp_reporter_hears_of_api_and_browser_decisions(stack: Stack,
               stack)
     notice = [m for m in mine()[before:] if ticket in json.dumps(m)][0]
     assert notice["type"] == "template" and notice["template"]["name"] == NOTICE_TEMPLATE
-    assert status_label("diproses") in send(text(f"cek status {ticket}"))
+    assert status_label("diproses") in text(f"cek status {ticket}")
 
     # The same through the browser: a koordinator forwards the whole case to TikTok.
     case_id = stack.api("GET", f"/api/reports/{ticket}").json()["case_id"]
@@ -235,7 +189,7 @@ def test_whatsapp_reporter_hears_of_api_and_browser_decisions(stack: Stack,
         pytest.fail(str(error))
     assert "Status berhasil diubah" in shown, shown[:2000]
     _wait_for(lambda: told("diteruskan"), "no WhatsApp notice of the browser's decision", stack)
-    assert status_label("diteruskan") in send(text(f"cek status {ticket}"))
+    assert status_label("diteruskan") in text(f"cek status {ticket}")
     states = stack.api("GET", f"/api/reports/{ticket}").json()["notifications"]
     assert [(s["new_status"], s["state"]) for s in states] == [("diproses", "sent"),
                                                                ("diteruskan", "sent")]
@@ -257,7 +211,7 @@ def test_telegram_reporter_hears_of_a_decision(stack: Stack) -> None:
                             headers={"Content-Type": "application/json",
                                      "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
         assert answer.status_code == 200
-        _settled(lambda: len(mine()), before)
+        settled(lambda: len(mine()), before)
         return json.dumps([c.get("text", "") for c in mine()[before:]], ensure_ascii=False)
 
     def press(payload: str) -> dict:
@@ -372,15 +326,15 @@ def test_a_volunteers_whatsapp_report_is_archived_and_shows_in_the_taskforce_vie
 
     wa_id = "6281355501234"
 
-    citizen = WhatsAppCitizen(stack, wa_id)
-    send, press, text = citizen.send, citizen.press, citizen.text
+    citizen = WhatsAppCitizen(stack.assistant.rasa_url, stack.graph, wa_id)
+    press, text = citizen.press, citizen.text
 
-    joined = send(text(f"saya relawan, kode {code.lower()}"))
+    joined = text(f"saya relawan, kode {code.lower()}")
     assert "relawan" in joined.lower(), joined
-    send(text(REPORT.format(url="http://vt.tiktok.com/ZS8xyz/")))
-    send(press("/affirm"))
-    send(text("lewati"))
-    [ticket] = set(TICKET.findall(send(press("/affirm"))))
+    text(REPORT.format(url="http://vt.tiktok.com/ZS8xyz/"))
+    press("/affirm")
+    text("lewati")
+    [ticket] = set(TICKET.findall(press("/affirm")))
 
     def archive() -> dict | None:
         links = stack.api("GET", f"/api/reports/{ticket}").json()["links"]

@@ -14,19 +14,18 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.channels.whatsapp_support import APP_SECRET, VERIFY_TOKEN, dumps, sign, webhook
+from tests.channels.whatsapp_support import APP_SECRET, VERIFY_TOKEN
 from tests.channels.whatsapp_support import message as whatsapp_message
-from tests.channels.whatsapp_support import text_message as whatsapp_text
 from tests.fakes.graph_api import FakeGraphApi
 from tests.integration.servers import Assistant, fake_web, running_assistant
+from tests.integration.whatsapp_citizen import WhatsAppCitizen, settled
 from tests.screenshot_corpus import akunpalsu_screenshot
 
 TICKET = re.compile(r"LP-[0-9A-HJKMNP-TV-Z]{6}")
@@ -60,70 +59,24 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield Stack(assistant, graph, work / "reports.db")
 
 
-def _settled(count: Callable[[], int], before: int, quiet: float = 1.5,
-             timeout: float = 120) -> None:
-    """Wait for one turn's answer: a new reply, then none for `quiet` seconds."""
-    deadline = time.monotonic() + timeout
-    last, changed = before, time.monotonic()
-    while time.monotonic() < deadline:
-        now = count()
-        if now != last:
-            last, changed = now, time.monotonic()
-        if last > before and time.monotonic() - changed >= quiet:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the bot did not answer")
-
-
-@dataclass
-class Citizen:
-    """One person on WhatsApp: signed webhooks in, the bot's answers at the fake Graph API."""
-
-    stack: Stack
-    wa_id: str
-
-    def mine(self) -> list[dict]:
-        return [m for m in self.stack.graph.sent_messages() if m.get("to") == self.wa_id]
-
-    def deliver(self, item: dict) -> int:
-        before = len(self.mine())
-        body = dumps(webhook(item, wa_id=self.wa_id))
-        answer = httpx.post(f"{self.stack.assistant.rasa_url}/webhooks/whatsapp/webhook",
-                            content=body, timeout=30,
-                            headers={"Content-Type": "application/json",
-                                     "X-Hub-Signature-256": sign(body)})
-        assert answer.status_code == 200
-        return before
-
-    def send(self, item: dict) -> str:
-        """Deliver one message item; return the bot's answers to it (JSON text)."""
-        before = self.deliver(item)
-        _settled(lambda: len(self.mine()), before)
-        return json.dumps(self.mine()[before:], ensure_ascii=False)
+class Citizen(WhatsAppCitizen):
+    """A citizen on WhatsApp who can also send a picture."""
 
     def screenshot(self, data: bytes) -> str:
         """Send the picture; return the answers once the bot named what it read."""
-        media_id = self.stack.graph.add_media(data, "image/jpeg")
+        media_id = self.graph.add_media(data, "image/jpeg")
         before = self.deliver(whatsapp_message(
             "image", {"id": media_id, "mime_type": "image/jpeg"}, wa_id=self.wa_id))
         deadline = time.monotonic() + NAMED_WITHIN_SECONDS
         while time.monotonic() < deadline:
             said = json.dumps(self.mine()[before:], ensure_ascii=False)
             if "@akunpalsu" in said:
-                _settled(lambda: len(self.mine()), before)
+                settled(lambda: len(self.mine()), before)
                 return json.dumps(self.mine()[before:], ensure_ascii=False)
             time.sleep(0.2)
         raise AssertionError(
             f"the bot did not name @akunpalsu within {NAMED_WITHIN_SECONDS} s: "
-            f"{self.mine()[before:]}\n{self.stack.assistant.logs()}")
-
-    def text(self, body: str) -> str:
-        return self.send(whatsapp_text(body, wa_id=self.wa_id))
-
-    def press(self, payload: str) -> str:
-        return self.send(whatsapp_message("interactive", {
-            "type": "button_reply", "button_reply": {"id": payload, "title": payload}},
-            wa_id=self.wa_id))
+            f"{self.mine()[before:]}")
 
 
 def report_from_screenshot(citizen: Citizen, data: bytes) -> str:
@@ -151,7 +104,8 @@ def rows(database: Path, sql: str, *params: object) -> list[tuple]:
 @pytest.mark.slow
 def test_a_screenshot_starts_a_report_and_the_same_one_joins_its_case(stack: Stack) -> None:
     picture = akunpalsu_screenshot()
-    first = report_from_screenshot(Citizen(stack, "6281355500001"), picture)
+    first = report_from_screenshot(
+        Citizen(stack.assistant.rasa_url, stack.graph, "6281355500001"), picture)
     [(party, description)] = rows(stack.database, "SELECT reported_party, description "
                                   "FROM reports WHERE ticket_code = ?", first)
     assert party == "@akunpalsu" and "antek asing" in description
@@ -164,7 +118,8 @@ def test_a_screenshot_starts_a_report_and_the_same_one_joins_its_case(stack: Sta
                            "WHERE r.ticket_code = ?", first)
     assert "@akunpalsu" in text and len(phash) == 256
 
-    second = report_from_screenshot(Citizen(stack, "6281355500002"), picture)
+    second = report_from_screenshot(
+        Citizen(stack.assistant.rasa_url, stack.graph, "6281355500002"), picture)
     cases = rows(stack.database, "SELECT r.ticket_code, l.case_id FROM report_links l JOIN "
                  "reports r ON r.id = l.report_id WHERE r.ticket_code IN (?, ?)", first, second)
     assert len(cases) == 2 and len({case for _, case in cases}) == 1, cases
