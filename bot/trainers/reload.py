@@ -1,7 +1,7 @@
 """Train what changed and swap the model into the running servers (`make reload`).
 
 1. **What changed**: the training inputs (config.yml, domain.yml, data/**/*.yml,
-   bot/nlu/*) newer than the model file, as `make train` decides.
+   bot/nlu/*, bot/policies/*) newer than the model file, as `make train` decides.
 2. **Train only that**:
    - Only examples without entities changed (the data's `bot.nlu.data_shape` is the
      one the running model was trained on; what `make nlu-accept` writes): re-fit the
@@ -70,7 +70,9 @@ def training_inputs(project: Path) -> list[Path]:
     """The files the model depends on (the Makefile's TRAIN_INPUTS)."""
     files = [project / "config.yml", project / "domain.yml"]
     files += sorted((project / "data").rglob("*.yml"))
-    files += sorted(path for path in (PROJECT_ROOT / "bot" / "nlu").rglob("*") if path.is_file())
+    for package in ("nlu", "policies"):
+        files += sorted(path for path in (PROJECT_ROOT / "bot" / package).rglob("*")
+                        if path.is_file() and "__pycache__" not in path.parts)
     return [path for path in files if path.exists()]
 
 
