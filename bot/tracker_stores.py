@@ -154,7 +154,11 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
                                    self.SQLEvent.action_name).all())
             part = recent_part(rows)
             if part is None:
-                return await super()._retrieve(sender_id, fetch_events_from_all_sessions=False)
+                tracker = await super()._retrieve(sender_id,
+                                                  fetch_events_from_all_sessions=False)
+                if tracker is not None:  # saving then skips Rasa's count of stored events
+                    setattr(tracker, LOADED_EVENTS, (len(tracker.events), len(rows)))
+                return tracker
             opening, state, start = part
             selected = (session.query(self.SQLEvent.id, self.SQLEvent.data)
                         .filter(self.SQLEvent.sender_id == sender_id,

@@ -247,10 +247,20 @@ async def test_a_session_with_a_restart_or_rewind_is_loaded_in_full(
 
 async def test_a_short_session_is_loaded_in_full(tmp_path: Path, domain: Domain) -> None:
     store = make_sql("sqlite", tmp_path, domain, None)
-    await store.save(long_session(domain, RECENT_TURNS))
+    full = long_session(domain, RECENT_TURNS)
+    await store.save(full)
     loaded = await store.retrieve(SENDER)
     assert [e.as_dict() for e in loaded.events] == [e.as_dict() for e in
                                                     (await rasa_retrieve(store)).events]
+    # A new turn appends exactly the new events (without counting the stored ones).
+    new = [user("pesan baru"), ActionExecuted("utter_faq"), ActionExecuted("action_listen")]
+    for event in new:
+        loaded.update(event)
+    await store.save(loaded)
+    await store.save(loaded)  # Rasa may save a tracker twice in one turn
+    stored = await store.retrieve_full_tracker(SENDER)
+    assert [e.as_dict() for e in stored.events] == [scrub(e.as_dict()) for e in
+                                                     list(full.events) + new]
 
 
 async def test_idle_conversations_are_deleted_after_the_retention_period(
