@@ -37,6 +37,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,6 @@ class RuleFirstTEDPolicy(TEDPolicy):
 
 
 def _trained_on_text(policy: TEDPolicy) -> bool:
-    """True when TED learnt from user text in stories (end-to-end)."""
-    signature = getattr(policy, "data_example", None) or {}
-    return any(str(key).startswith("text") for key in signature)
+    """True when TED learnt from user text in stories (end-to-end): the features it
+    was trained on (`fake_features`, TEDPolicy's own record of them) include text."""
+    return TEXT in (getattr(policy, "fake_features", None) or {})

@@ -18,7 +18,7 @@ from rasa.graph_components.providers.rule_only_provider import RuleOnlyDataProvi
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.policies.rule_first_ted import DECIDERS, RuleFirstTEDPolicy
+from bot.policies.rule_first_ted import DECIDERS, RuleFirstTEDPolicy, _trained_on_text
 from bot.settings import PROJECT_ROOT
 
 
@@ -114,3 +114,13 @@ def test_same_winner_as_ted_and_the_network_skipped_when_rules_decide(
     assert skipped > compared / 2, (skipped, compared)
     assert skipped < compared, "TED never ran: the comparison proves nothing"
     print(f"{compared} steps compared, TED skipped on {skipped}")
+
+
+@pytest.mark.slow
+def test_a_ted_trained_on_user_text_always_runs(policies: dict[str, Any],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    ted: RuleFirstTEDPolicy = policies["ted"]
+    assert not _trained_on_text(ted)
+    # End-to-end stories would add text to what TED learnt from: no skipping then.
+    monkeypatch.setitem(ted.fake_features, "text", [])
+    assert _trained_on_text(ted)
