@@ -147,33 +147,33 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
                               _database_down)
 
     async def _retrieve_recent(self, sender_id: str) -> DialogueStateTracker | None:
-        """The latest session, its middle reduced to the state it hands on (see module)."""
+        """The latest session, its middle reduced to the state it hands on (see module).
+
+        One query reads the session's events; a short session becomes the tracker as
+        Rasa's own `_retrieve` builds it, a long one only its opening, the state events
+        of its middle and its recent part are decoded."""
         with self.session_scope() as session:
             rows = (self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
                     .with_entities(self.SQLEvent.id, self.SQLEvent.type_name,
-                                   self.SQLEvent.action_name).all())
-            part = recent_part(rows)
-            if part is None:
-                tracker = await super()._retrieve(sender_id,
-                                                  fetch_events_from_all_sessions=False)
-                if tracker is not None:  # saving then skips Rasa's count of stored events
-                    setattr(tracker, LOADED_EVENTS, (len(tracker.events), len(rows)))
-                return tracker
-            opening, state, start = part
-            selected = (session.query(self.SQLEvent.id, self.SQLEvent.data)
-                        .filter(self.SQLEvent.sender_id == sender_id,
-                                self.SQLEvent.id.in_(opening + state)
-                                | (self.SQLEvent.id >= start))
-                        .order_by(self.SQLEvent.id).all())
-        if not self.domain:
+                                   self.SQLEvent.action_name, self.SQLEvent.data).all())
+        if not self.domain or not rows:
             return None
-        events = [json.loads(row.data) for row in selected]
-        ids = [row.id for row in selected]
-        head = sum(1 for i in ids if i <= opening[-1])
-        middle = sum(1 for i in ids if opening[-1] < i < start)
-        events = (events[:head] + state_handed_on(events[head:head + middle])
-                  + events[head + middle:])
+        part = recent_part(rows)
+        if part is None:
+            selected = rows
+            events = [json.loads(row.data) for row in rows]
+        else:
+            opening, state, start = part
+            kept = set(opening + state)
+            selected = [row for row in rows if row.id in kept or row.id >= start]
+            events = [json.loads(row.data) for row in selected]
+            ids = [row.id for row in selected]
+            head = sum(1 for i in ids if i <= opening[-1])
+            middle = sum(1 for i in ids if opening[-1] < i < start)
+            events = (events[:head] + state_handed_on(events[head:head + middle])
+                      + events[head + middle:])
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        # Saving then appends after what was loaded, without counting the stored events.
         setattr(tracker, LOADED_EVENTS, (len(tracker.events), len(rows)))
         return tracker
 
