@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from rasa.shared.nlu.training_data.loading import load_data
 
@@ -12,9 +13,19 @@ from bot.settings import PROJECT_ROOT
 NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
 
 
+#: Two messages this similar (difflib's ratio, after `_normal`) are one message slightly
+#: reworded: a test message that close to a training example is not held out.
+NEAR_DUPLICATE = 0.85
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.lower())).strip()
+
+
 def _texts(path: str) -> set[str]:
-    return {re.sub(r"\s+", " ", e.get("text").lower()).strip()
-            for e in load_data(str(path)).training_examples if e.get("text")}
+    texts = {_normal(e.get("text")) for e in load_data(str(path)).training_examples
+             if e.get("text")}
+    return texts - {""}  # emoji-only messages have no word characters
 
 
 def test_test_sets_share_no_utterance_with_the_training_data() -> None:
@@ -22,6 +33,24 @@ def test_test_sets_share_no_utterance_with_the_training_data() -> None:
     for name in ("test_set.yml", "fallback_set.yml", "code_mixed_set.yml"):
         overlap = _texts(str(NLU_TESTS / name)) & training
         assert not overlap, f"{name} repeats training examples: {sorted(overlap)[:10]}"
+
+
+def test_no_test_message_is_a_training_example_slightly_reworded() -> None:
+    training = sorted(t for t in _texts(str(PROJECT_ROOT / "data" / "nlu")) if len(t) >= 6)
+    close = []
+    # The fallback set's gibberish ("aaaaaaaaaa", "wkwkwkwk") is alike by nature.
+    for name in ("test_set.yml", "code_mixed_set.yml"):
+        for text in sorted(_texts(str(NLU_TESTS / name))):
+            if len(text) < 6:
+                continue
+            matcher = SequenceMatcher(None, text)
+            for example in training:
+                matcher.set_seq1(example)
+                if (matcher.real_quick_ratio() >= NEAR_DUPLICATE
+                        and matcher.quick_ratio() >= NEAR_DUPLICATE
+                        and matcher.ratio() >= NEAR_DUPLICATE):
+                    close.append(f"{name}: {text!r} ~ {example!r}")
+    assert not close, "replace these test messages with new ones:\n" + "\n".join(close)
 
 
 def test_test_set_covers_every_intent_and_faq_topic() -> None:
