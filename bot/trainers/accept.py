@@ -15,8 +15,9 @@ and layout stay as they are. An entry is refused, with the reason printed, when
 - its text is already a training example (compared as `example_key`: case,
   punctuation, spacing and stretched letters ignored), or an earlier entry of
   the same file;
-- its text is in the held-out test sets (tests/nlu/*.yml): it would stop
-  measuring what the model never saw;
+- its text is in the held-out test sets (tests/nlu/*.yml), or is one of their
+  messages slightly reworded (`near_duplicate`, the rule tests/unit/test_nlu_sets.py
+  applies to all the data): it would stop measuring what the model never saw;
 - the scrubber still finds personal data in it (a phone number, e-mail, NIK,
   card number, handle or name typed in by the trainer);
 - it is empty, too long, or has characters that would change the YAML or Rasa's
@@ -44,7 +45,7 @@ from typing import Any
 import yaml
 
 from bot.settings import PROJECT_ROOT
-from bot.trainers.examples import example_key
+from bot.trainers.examples import example_key, near_duplicate
 from bot.trainers.scrubber import find_personal_data
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,10 @@ def refusal(entry: Any, label: str, intents: set[str], topics: set[str],
         return "the text has no words"
     if key in held_out:
         return f"the text is in the held-out test set (as {held_out[key]}): never train on it"
+    close = near_duplicate(key, held_out) if len(key) >= 6 else None
+    if close is not None:
+        return (f"the text is a held-out test message slightly reworded ({close!r}, as "
+                f"{held_out[close]}): write a different example of the same idea")
     if key in training:
         return f"already a training example (of {training[key]})"
     if key in taken:

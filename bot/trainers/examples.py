@@ -4,7 +4,9 @@ same example under (`example_key`), and the misunderstanding signs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache
 
 from bot.word_lists import load_word_list, phrase_list, required, word_set
@@ -19,6 +21,24 @@ def example_key(text: str) -> str:
     cut to two ("gimanaaa" and "gimanaa" are one example)."""
     lowered = _NOT_WORD.sub(" ", (text or "").lower().replace("_", " "))
     return " ".join(_REPEATS.sub(r"\1\1", lowered).split())
+
+
+#: Two example keys this alike (difflib's ratio) are one message slightly reworded.
+NEAR_DUPLICATE = 0.85
+
+
+def near_duplicate(key: str, others: Iterable[str]) -> str | None:
+    """The first of `others` (example keys) that is `key` slightly reworded, or None."""
+    matcher = SequenceMatcher(None, "", key)  # b is the one it indexes
+    for other in others:
+        if not other:
+            continue
+        matcher.set_seq1(other)
+        if (matcher.real_quick_ratio() >= NEAR_DUPLICATE
+                and matcher.quick_ratio() >= NEAR_DUPLICATE
+                and matcher.ratio() >= NEAR_DUPLICATE):
+            return other
+    return None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def test_accepts_into_the_file_holding_the_intent(project: Project, tmp_path: Pa
 def test_refusals(project: Project, tmp_path: Path) -> None:
     test_text = first_example(project.test_dir / "test_set.yml", "greet")
     training_text = first_example(project.nlu_dir / "faq.yml", "faq/what_is_bawaslu")
+    question = first_example(project.test_dir / "test_set.yml", "faq/quiet_period")
     entries = [
         {"text": "mau lapor politik uang di desa", "label": "no_such_intent"},
         {"text": "mau lapor politik uang di desa", "label": "faq/no_such_topic"},
@@ -95,6 +96,7 @@ def test_refusals(project: Project, tmp_path: Path) -> None:
         {"text": "ok", "label": "Report Violation; rm -rf"},
         "not a mapping",
         {"text": 12345, "label": "greet"},
+        {"text": question + " ya min", "label": "faq/quiet_period"},
     ]
     path = labelled_file(tmp_path, entries)
     outcome = accept.accept(path, project, run_validate=False)
@@ -117,6 +119,7 @@ def test_refusals(project: Project, tmp_path: Path) -> None:
         15: "is not an intent name",
         16: "not a mapping",
         17: "has no text",
+        18: "a held-out test message slightly reworded",
     }
     assert sorted(reasons) == sorted(expected)
     for number, part in expected.items():

@@ -43,7 +43,7 @@ def test_no_test_message_is_a_training_example_slightly_reworded() -> None:
         for text in sorted(_texts(str(NLU_TESTS / name))):
             if len(text) < 6:
                 continue
-            matcher = SequenceMatcher(None, text)
+            matcher = SequenceMatcher(None, "", text)
             for example in training:
                 matcher.set_seq1(example)
                 if (matcher.real_quick_ratio() >= NEAR_DUPLICATE
