@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 
 from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.intents import CORE_INTENTS, faq_intent_names
 from bot.settings import PROJECT_ROOT
+from bot.trainers.examples import near_duplicate
 
 NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
-
-
-#: Two messages this similar (difflib's ratio, after `_normal`) are one message slightly
-#: reworded: a test message that close to a training example is not held out.
-NEAR_DUPLICATE = 0.85
 
 
 def _normal(text: str) -> str:
@@ -41,15 +36,9 @@ def test_no_test_message_is_a_training_example_slightly_reworded() -> None:
     # The fallback set's gibberish ("aaaaaaaaaa", "wkwkwkwk") is alike by nature.
     for name in ("test_set.yml", "code_mixed_set.yml"):
         for text in sorted(_texts(str(NLU_TESTS / name))):
-            if len(text) < 6:
-                continue
-            matcher = SequenceMatcher(None, "", text)
-            for example in training:
-                matcher.set_seq1(example)
-                if (matcher.real_quick_ratio() >= NEAR_DUPLICATE
-                        and matcher.quick_ratio() >= NEAR_DUPLICATE
-                        and matcher.ratio() >= NEAR_DUPLICATE):
-                    close.append(f"{name}: {text!r} ~ {example!r}")
+            example = near_duplicate(text, training) if len(text) >= 6 else None
+            if example is not None:
+                close.append(f"{name}: {text!r} ~ {example!r}")
     assert not close, "replace these test messages with new ones:\n" + "\n".join(close)
 
 
