@@ -172,13 +172,15 @@ def test_after_erasure_no_file_but_the_reports_database_holds_the_text(
     secret = "rahasiapelapor7f3a9c"
     whatsapp(assistant, graph, f"halo, saya {secret} mau tanya", wa_id=wa_id)
     whatsapp(assistant, graph, "batal", wa_id=wa_id)  # whatever the first message started
-    tracker_db = work / "tracker.db"
-    assert secret.encode() in tracker_db.read_bytes()
+    # Stored: in the tracker database or its write-ahead log (WAL mode).
+    tracker_files = [work / "tracker.db", work / "tracker.db-wal"]
+    assert any(secret.encode() in path.read_bytes() for path in tracker_files if path.exists())
     asked = whatsapp(assistant, graph, "hapus data saya", wa_id=wa_id)
     assert any("menghapus data pribadi" in answer for answer in asked), asked
     done = whatsapp(assistant, graph, "ya", wa_id=wa_id)
     assert any("sudah kami hapus" in answer for answer in done), done
-    files = [tracker_db, *(p for p in (work / "var").rglob("*") if p.is_file())]
+    files = [*(p for p in tracker_files if p.exists()),
+             *(p for p in (work / "var").rglob("*") if p.is_file())]
     for path in files:
         if path.name.startswith("reports.db"):
             continue
