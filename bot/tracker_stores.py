@@ -115,28 +115,28 @@ class ProtectedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._next_retention = 0.0  # time.monotonic() of the next retention run
+        database = self.engine.url.database
         if self.engine.dialect.name != "sqlite":
             # Connections of a restarted server are dead: test each before use.
-            url = self.engine.url
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, pool_pre_ping=True,
-                                           **create_engine_kwargs(str(url)))
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+            self._rebuild_engine(pool_pre_ping=True,
+                                 **create_engine_kwargs(str(self.engine.url)))
+        elif database and database != ":memory:":
+            # A SQLite file: keep connections open (SQLAlchemy 1.4 opens one per session
+            # by default), so the write-ahead log stays in use between messages.
+            self._rebuild_engine(poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=4,
+                                 connect_args={"check_same_thread": False})
         if self.engine.dialect.name == "sqlite":
-            database = self.engine.url.database
-            if database and database != ":memory:":
-                # A file: keep connections open (SQLAlchemy 1.4 opens one per session
-                # by default), so the write-ahead log stays in use between messages.
-                url = self.engine.url
-                self.engine.dispose()
-                self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool,
-                                               pool_size=2, max_overflow=4,
-                                               connect_args={"check_same_thread": False})
-                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             sa_event.listen(self.engine, "connect", _sqlite_on_connect)
             self.engine.dispose()  # connections opened before the listener are dropped
             if database and database != ":memory:" and os.path.exists(database):
                 os.chmod(database, 0o600)
+
+    def _rebuild_engine(self, **kwargs: Any) -> None:
+        """Replace Rasa's engine (same URL) by one created with `kwargs`."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, **kwargs)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphModelConfiguration, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -53,6 +54,13 @@ class Patched:
 
 def _nodes(schema: GraphSchema, classes: tuple[type, ...]) -> list[tuple[str, object]]:
     return [(name, node) for name, node in schema.nodes.items() if node.uses in classes]
+
+
+def _create(schema: GraphSchema, name: str, node: Any, storage: LocalModelStorage) -> Any:
+    """A fresh component for the node, configured as the graph would configure it."""
+    config = {**node.uses.get_default_config(), **node.config}
+    return node.uses.create(config, storage, node.resource,
+                            ExecutionContext(schema, node_name=name))
 
 
 def _stored_shape(storage_path: Path, resource_name: str) -> str | None:
@@ -93,19 +101,12 @@ def patch_model(project: Path, model: Path, out: Path) -> Patched:
             found = _nodes(predict, (featurizing,))
             if len(found) != 1:
                 return Patched(None, f"the model has no single {featurizing.__name__}")
-            name, node = found[0]
-            context = ExecutionContext(predict, node_name=name)
-            config = {**featurizing.get_default_config(), **node.config}
-            component = featurizing.create(config, storage, node.resource, context)
-            component.process_training_data(training_data)
+            _create(predict, *found[0], storage).process_training_data(training_data)
 
         refitted = []
         for name, node in _nodes(predict, REFITTED):
             shutil.rmtree(storage_path / node.resource.name, ignore_errors=True)
-            context = ExecutionContext(predict, node_name=name)
-            config = {**node.uses.get_default_config(), **node.config}
-            component = node.uses.create(config, storage, node.resource, context)
-            component.train(training_data)
+            _create(predict, name, node, storage).train(training_data)
             refitted.append(node.uses.__name__)
 
         configuration = GraphModelConfiguration(

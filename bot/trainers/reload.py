@@ -72,7 +72,7 @@ def training_inputs(project: Path) -> list[Path]:
     files += sorted((project / "data").rglob("*.yml"))
     for package in ("nlu", "policies"):
         files += sorted(path for path in (PROJECT_ROOT / "bot" / package).rglob("*")
-                        if path.is_file() and "__pycache__" not in path.parts)
+                        if path.suffix in (".py", ".yml") and "__pycache__" not in path.parts)
     return [path for path in files if path.exists()]
 
 

@@ -201,6 +201,19 @@ def state(tracker: DialogueStateTracker, domain: Domain) -> tuple:
             tracker.latest_action_name, tracker.past_states(domain)[-6:])
 
 
+async def assert_appends_exactly(store: ProtectedSQLTrackerStore, loaded: DialogueStateTracker,
+                                 full: DialogueStateTracker, new: list) -> None:
+    """A new turn on a loaded tracker, saved twice as Rasa may: the store then holds
+    every event of `full` and of the turn, each once."""
+    for event in new:
+        loaded.update(event)
+    await store.save(loaded)
+    await store.save(loaded)
+    stored = await store.retrieve_full_tracker(SENDER)
+    assert [e.as_dict() for e in stored.events] == [scrub(e.as_dict()) for e in
+                                                     list(full.events) + new]
+
+
 async def test_a_long_session_loads_its_recent_part_with_the_same_state(
         sql_store: ProtectedSQLTrackerStore, domain: Domain) -> None:
     full = long_session(domain, RECENT_TURNS + 20)
@@ -223,13 +236,7 @@ async def test_a_long_session_loads_its_recent_part_with_the_same_state(
     # A new turn appends exactly the new events: nothing lost, nothing twice.
     new = [user("pesan baru"), ActionExecuted("utter_faq"), BotUttered("jawaban baru"),
            SlotSet("category", "politik_uang"), ActionExecuted("action_listen")]
-    for event in new:
-        loaded.update(event)
-    await sql_store.save(loaded)
-    await sql_store.save(loaded)  # Rasa may save a tracker twice in one turn
-    stored = await sql_store.retrieve_full_tracker(SENDER)
-    assert [e.as_dict() for e in stored.events] == [scrub(e.as_dict()) for e in
-                                                     list(full.events) + new]
+    await assert_appends_exactly(sql_store, loaded, full, new)
     again = await sql_store.retrieve(SENDER)
     assert again.get_slot("category") == "politik_uang"
     assert again.get_slot("region") == "Kota Pekalongan" and again.active_loop_name == "report_form"
@@ -254,13 +261,7 @@ async def test_a_short_session_is_loaded_in_full(tmp_path: Path, domain: Domain)
                                                     (await rasa_retrieve(store)).events]
     # A new turn appends exactly the new events (without counting the stored ones).
     new = [user("pesan baru"), ActionExecuted("utter_faq"), ActionExecuted("action_listen")]
-    for event in new:
-        loaded.update(event)
-    await store.save(loaded)
-    await store.save(loaded)  # Rasa may save a tracker twice in one turn
-    stored = await store.retrieve_full_tracker(SENDER)
-    assert [e.as_dict() for e in stored.events] == [scrub(e.as_dict()) for e in
-                                                     list(full.events) + new]
+    await assert_appends_exactly(store, loaded, full, new)
 
 
 async def test_idle_conversations_are_deleted_after_the_retention_period(

@@ -73,6 +73,17 @@ def last_intent(assistant: Assistant, sender: str) -> str:
     return json.loads(row[0])["parse_data"]["intent"]["name"]
 
 
+def reload_into(assistant: Assistant, project: Path,
+                capsys: pytest.CaptureFixture[str]) -> str:
+    """Run `make reload` on the project copy against the running server; its output."""
+    code = reload.main(["--project", str(project),
+                        "--model", str(project / "models" / "assistant.tar.gz"),
+                        "--server", assistant.rasa_url])
+    out = capsys.readouterr().out
+    assert code == 0, out + assistant.logs()
+    return out
+
+
 @pytest.mark.slow
 def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch,
@@ -128,11 +139,7 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
 
     # Reload: an example without entities, so only the two classifiers are re-fitted;
     # swapped into the running server.
-    code = reload.main(["--project", str(project),
-                        "--model", str(project / "models" / "assistant.tar.gz"),
-                        "--server", assistant.rasa_url])
-    out = capsys.readouterr().out
-    assert code == 0, out + assistant.logs()
+    out = reload_into(assistant, project, capsys)
     assert "changed since the model was trained: data/nlu/conversation.yml (NLU data only)" in out
     assert "re-fitted LinearIntentClassifier and LinearResponseSelector only" in out
     assert "a full training is needed" not in out
@@ -152,11 +159,7 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     files = accept.intent_files(accept.Project(project))
     accept.insert_examples(files["report_violation"], {"report_violation": [
         "lapor min, ada hoaks di [tiktok](platform) soal caleg dapil 3"]})
-    code = reload.main(["--project", str(project),
-                        "--model", str(project / "models" / "assistant.tar.gz"),
-                        "--server", assistant.rasa_url])
-    out = capsys.readouterr().out
-    assert code == 0, out + assistant.logs()
+    out = reload_into(assistant, project, capsys)
     assert "a full training is needed: entity annotations" in out
     assert "components restored from Rasa's cache" in out
     assert f"swapped into {assistant.rasa_url}" in out
