@@ -7,11 +7,27 @@ patch does what Rasa does, only cheaper, and is measured in `make bench-load`.
 
 from __future__ import annotations
 
-from bot import action_validation, parse_offload
+from typing import Any
+
+from bot import action_validation, gc_freeze, parse_offload, slot_copy
+
+_frozen = False
 
 
-def install() -> None:
+def install(blueprint: Any = None) -> None:
     """NLU parsing off the event loop; the action server's answers checked with one
-    compiled validator."""
+    compiled validator; slots copied without `copy.copy`'s generic path; and, once
+    the server has started with its model loaded, the garbage collector kept off
+    the model (`blueprint`'s after_server_start listener; bot.gc_freeze)."""
     parse_offload.install()
     action_validation.install()
+    slot_copy.install()
+    if blueprint is not None:
+        blueprint.listener("after_server_start")(_freeze_once)
+
+
+async def _freeze_once(app: Any, loop: Any) -> None:
+    global _frozen
+    if not _frozen:  # each channel's blueprint registers the listener
+        _frozen = True
+        gc_freeze.refreeze()

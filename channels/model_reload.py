@@ -40,6 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import gc_freeze
 from bot.privacy import MissingSecretError, model_reload_token
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class ModelReloadInput(InputChannel):
                     return response.json({"error": "the model could not be loaded; the "
                                           "previous model stays"}, status=500)
                 swap_processor(agent, processor)
+                gc_freeze.refreeze()  # frees the previous model; keeps GC off the new one
                 seconds = round(time.monotonic() - started, 2)
             logger.info("Model reloaded from %s in %.1f s (model id %s)", model_path.name,
                         seconds, agent.model_id)

@@ -56,7 +56,7 @@ class RestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """`GET /` (health) and `POST /webhook` (one message, the replies as a JSON list)."""
         webhook = Blueprint(f"rest_webhook_{id(self)}", __name__)
-        server_hooks.install()
+        server_hooks.install(webhook)
         enabled = get_settings().rest_enabled
         if not enabled:
             logger.info("The REST channel is off (production); set REST_ENABLED=1 to enable it")

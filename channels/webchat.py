@@ -404,12 +404,12 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The Sanic blueprint: socket.io handlers and the HTTP routes."""
-        server_hooks.install()
         redis_url = get_settings().redis_url
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
                           client_manager=AsyncRedisManager(redis_url) if redis_url else None)
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
+        server_hooks.install(blueprint)
         files = static_files(self.static_dir)
         namespace = self.namespace
 

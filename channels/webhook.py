@@ -212,7 +212,7 @@ class WebhookChannel(InputChannel, abc.ABC):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """The webhook routes (none when the channel is not configured: the URLs are 404)."""
         webhook = Blueprint(f"{self.name()}_webhook_{id(self)}", __name__)
-        server_hooks.install()
+        server_hooks.install(webhook)
         if not self.enabled:
             return webhook
 

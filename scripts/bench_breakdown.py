@@ -140,11 +140,13 @@ async def measure(model: Path, endpoints: Path, conversations: int, long: int
     from rasa.core.agent import load_agent
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
     from bot import server_hooks
     from bot.link_checker import LinkChecker
 
     configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)  # `rasa` does this; structlog prints debug otherwise
     server_hooks.install()  # as `rasa run` does when the channels build their routes
     timings = Timings()
     instrument(timings)

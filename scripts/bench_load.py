@@ -2,7 +2,9 @@
 
 In one run, on this machine and this virtualenv:
 1. the stock `rasa init` bot (moodbot) and this assistant, 20 concurrent
-   conversations, closed loop: messages/s and p50/p95/p99;
+   conversations, closed loop: messages/s and p50/p95/p99; the closed-loop runs
+   (the cluster's too) take turns in short rounds, so that a drift of the
+   machine's speed weighs on all of them alike;
 2. this assistant at a fixed arrival rate (open loop, default 10 msg/s): p95;
 3. one process vs the cluster of 2 (scripts/run_cluster.py), closed loop;
 4. message #200 of one long conversation vs message #2.
@@ -24,7 +26,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -169,9 +172,47 @@ def row(name: str, rate: float, latencies: list[float], base: float | None = Non
             f"{percentile(latencies, 95):.0f} | {percentile(latencies, 99):.0f} |")
 
 
+@dataclass
+class Run:
+    """One closed-loop workload, measured over several rounds."""
+
+    name: str
+    label: str  # in sender ids
+    url: str
+    turns: list[str]
+    messages: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else float("nan")
+
+    def measure(self, seconds: float, label: str) -> None:
+        rate, latencies = asyncio.run(closed_loop(self.url, self.turns, seconds, label))
+        self.messages += len(latencies)
+        self.seconds += len(latencies) / rate if rate else 0.0
+        self.latencies += latencies
+        self.rates.append(rate)
+
+
+def interleaved(runs: list[Run], seconds: float, rounds: int) -> None:
+    """Measure the runs in turn, `rounds` times, `seconds` each in all (after one short
+    unmeasured warm-up round): this machine's speed drifts by tens of percent over
+    minutes (other work on the host), and a drift then weighs on every run alike."""
+    for run in runs:
+        asyncio.run(closed_loop(run.url, run.turns, 2.0, f"warm-{run.label}"))
+    for number in range(rounds):
+        for run in runs:
+            run.measure(seconds / rounds, f"{run.label}-{number}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="measured seconds of each closed-loop run, over all rounds")
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--long", type=int, default=200)
     parser.add_argument("--no-cluster", action="store_true")
@@ -182,36 +223,39 @@ def main(argv: list[str] | None = None) -> int:
         print("models/assistant.tar.gz is missing: run `make train` first", file=sys.stderr)
         return 1
     no_limits = {"RATE_LIMIT_BURST": "100000", "RATE_LIMIT_PER_MINUTE": "100000"}
-    # Rows are printed as soon as they are measured (a long run shows progress).
-    print("| run | msg/s | vs stock | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|",
-          flush=True)
-    with running_moodbot() as url:
-        stock_rate, stock = asyncio.run(closed_loop(url, MOODBOT_TURNS, args.seconds, "mood"))
-    print(row(f"stock rasa init bot, {CONCURRENCY} conversations", stock_rate, stock),
-          flush=True)
-    with tempfile.TemporaryDirectory() as tmp, \
-            running_assistant(model, Path(tmp), {"VAR_DIR": tmp, **no_limits}) as assistant:
+    with ExitStack() as stack:
+        stock_url = stack.enter_context(running_moodbot())
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        assistant = stack.enter_context(
+            running_assistant(model, tmp / "one", {"VAR_DIR": str(tmp / "one"), **no_limits}))
         url = f"{assistant.rasa_url}/webhooks/rest/webhook"
-        faq_rate, faq = asyncio.run(closed_loop(url, FAQ_TURNS, args.seconds, "faq"))
-        print(row("assistant, FAQ conversations", faq_rate, faq, stock_rate), flush=True)
-        report_rate, report = asyncio.run(closed_loop(url, REPORT_TURNS, args.seconds, "rep"))
-        print(row("assistant, report start + cancel", report_rate, report, stock_rate),
-              flush=True)
+        stock = Run(f"stock rasa init bot, {CONCURRENCY} conversations", "mood", stock_url,
+                    MOODBOT_TURNS)
+        faq = Run("assistant, FAQ conversations", "faq", url, FAQ_TURNS)
+        report = Run("assistant, report start + cancel", "rep", url, REPORT_TURNS)
+        runs = [stock, faq, report]
+        if not args.no_cluster:
+            cluster_url = stack.enter_context(running_cluster(2, tmp / "cluster"))
+            runs.append(Run("cluster of 2, FAQ conversations", "cluster", cluster_url,
+                            FAQ_TURNS))
+        print(f"bench-load: {len(runs)} closed-loop runs, interleaved in {args.rounds} rounds "
+              f"of {args.seconds / args.rounds:g} s each...", flush=True)
+        interleaved(runs, args.seconds, args.rounds)
         fixed = asyncio.run(open_loop(url, args.rate, args.seconds))
-        print(row(f"assistant, open loop at {args.rate:g} msg/s", args.rate, fixed), flush=True)
         early, late = asyncio.run(long_conversation(url, args.long))
-    cluster_line = ""
-    if not args.no_cluster:
-        with tempfile.TemporaryDirectory() as tmp, running_cluster(2, Path(tmp)) as url:
-            cluster_rate, cluster = asyncio.run(closed_loop(url, FAQ_TURNS, args.seconds,
-                                                            "cluster"))
-        print(row("cluster of 2, FAQ conversations", cluster_rate, cluster, stock_rate),
-              flush=True)
-        cluster_line = f"Cluster of 2 vs one process (FAQ): {cluster_rate / faq_rate:.2f}×"
+    print("| run | msg/s | vs stock | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|")
+    for run in runs:
+        print(row(run.name, run.rate, run.latencies, None if run is stock else stock.rate))
+        if run is report:
+            print(row(f"assistant, open loop at {args.rate:g} msg/s", args.rate, fixed))
+    print("\nEach round vs the stock bot's round of the same cycle:")
+    for run in runs[1:]:
+        print(f"- {run.name}: " + " ".join(
+            f"{mine / theirs:.2f}×" for mine, theirs in zip(run.rates, stock.rates, strict=True)))
     print(f"\nMessage #{args.long} vs #2 of one conversation: {late:.0f} ms vs {early:.0f} ms "
           f"({late / early:.2f}×)")
-    if cluster_line:
-        print(cluster_line)
+    if not args.no_cluster:
+        print(f"Cluster of 2 vs one process (FAQ): {runs[3].rate / faq.rate:.2f}×")
     if not args.no_breakdown:
         print("\nWhere the time of one message goes:", flush=True)
         from scripts import bench_breakdown

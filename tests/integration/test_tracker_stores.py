@@ -32,6 +32,7 @@ from bot.tracker_stores import (
     ProtectedSQLTrackerStore,
     erasure_requested,
     scrub,
+    scrubbed_json,
 )
 from tests.channels.redis_server import running_redis
 
@@ -91,6 +92,9 @@ def test_scrub_and_erasure_marker() -> None:
             "nested": [{"contact_token": "z"}]}
     assert scrub(data) == {"metadata": {"attestation": "y"}, "nested": [{}]}
     assert data["metadata"]["contact_token"] == "x"  # a copy, not in place
+    assert json.loads(scrubbed_json(data)) == scrub(data)
+    quoted = {"text": 'ketik "contact_token" ya', "metadata": {"attestation": "y"}}
+    assert json.loads(scrubbed_json(quoted)) == quoted  # a value naming it is kept
     # Only the latest turn counts: an old marker does not erase again.
     events = [user("a"), SlotSet(ERASURE_SLOT, True), user("b"), BotUttered("ok")]
     assert not erasure_requested(events)
@@ -240,6 +244,40 @@ async def test_a_long_session_loads_its_recent_part_with_the_same_state(
     again = await sql_store.retrieve(SENDER)
     assert again.get_slot("category") == "politik_uang"
     assert again.get_slot("region") == "Kota Pekalongan" and again.active_loop_name == "report_form"
+
+
+def session_start() -> list:
+    """A session's opening as Rasa logs it: the action is logged after its events, so
+    it is stamped after the `session_started` it returned."""
+    started = SessionStarted()
+    return [ActionExecuted("action_session_start"), started, ActionExecuted("action_listen")]
+
+
+async def test_the_latest_session_loads_and_saves_as_in_rasas_own_store(
+        sql_store: ProtectedSQLTrackerStore, domain: Domain) -> None:
+    """A tracker Rasa builds new (not loaded), saved after each turn, then a second
+    session: the store's own statements count, append and select what Rasa's would."""
+    first = DialogueStateTracker.from_events(SENDER, session_start(), domain.slots)
+    await sql_store.save(first)
+    for event in [user("sesi pertama"), BotUttered("jawaban"), ActionExecuted("action_listen")]:
+        first.update(event)
+    await sql_store.save(first)  # appends after the 3 events this session has stored
+    await sql_store.save(first)  # nothing new: nothing stored twice
+    loaded = await sql_store.retrieve(SENDER)
+    time.sleep(0.01)  # sessions are told apart by timestamp, as in Rasa
+    second = [*session_start(), user("sesi kedua"), BotUttered("jawaban kedua"),
+              ActionExecuted("action_listen")]
+    for event in second:
+        loaded.update(event)
+    await sql_store.save(loaded)
+    again = await sql_store.retrieve(SENDER)
+    assert [e.as_dict() for e in again.events] == [
+        e.as_dict() for e in (await rasa_retrieve(sql_store)).events]
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["sesi kedua"]
+    stored = await sql_store.retrieve_full_tracker(SENDER)
+    assert [e.as_dict() for e in stored.events] == [
+        scrub(e.as_dict()) for e in list(first.events) + second]
+    assert await sql_store.retrieve(OTHER) is None
 
 
 @pytest.mark.parametrize("kind", [Restarted, UserUtteranceReverted])

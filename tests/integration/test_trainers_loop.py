@@ -163,6 +163,11 @@ def test_inbox_label_accept_reload(assistant: Assistant, project: Path, tmp_path
     assert "a full training is needed: entity annotations" in out
     assert "components restored from Rasa's cache" in out
     assert f"swapped into {assistant.rasa_url}" in out
+    # The garbage collector was kept off the model at start and after each swap
+    # (bot.gc_freeze), the replaced models freed.
+    frozen = (assistant.log_dir / "rasa.log").read_text(errors="replace").count(
+        "objects of the loaded model frozen")
+    assert frozen == 3, assistant.logs()
     # The accepted example is still taught, and the report still goes on.
     assistant.say("loop-citizen-2", UNSURE)
     assert last_intent(assistant, "loop-citizen-2") == LABEL, assistant.logs()
