@@ -142,7 +142,7 @@ async def measure(model: Path, endpoints: Path, conversations: int, long: int
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    from bot import server_hooks
+    from bot import gc_freeze, server_hooks
     from bot.link_checker import LinkChecker
 
     configure_logging_and_warnings(logging.WARNING)
@@ -152,6 +152,7 @@ async def measure(model: Path, endpoints: Path, conversations: int, long: int
     instrument(timings)
     agent = await load_agent(model_path=str(model),
                              endpoints=AvailableEndpoints.read_endpoints(str(endpoints)))
+    gc_freeze.refreeze()  # as `rasa run` does once started
 
     async def run(turns: list[str], prefix: str) -> Timings:
         timings.active = False
