@@ -27,7 +27,12 @@ def install(blueprint: Any = None) -> None:
 
 
 async def _freeze_once(app: Any, loop: Any) -> None:
+    """Freeze once a model is loaded: `rasa run` loads it before the server starts
+    (`app.ctx.agent`). A Sanic app serving a channel without one (a test's) keeps
+    its collector as it is."""
     global _frozen
-    if not _frozen:  # each channel's blueprint registers the listener
-        _frozen = True
-        gc_freeze.refreeze()
+    agent = getattr(app.ctx, "agent", None)
+    if _frozen or agent is None or getattr(agent, "processor", None) is None:
+        return  # each channel's blueprint registers the listener
+    _frozen = True
+    gc_freeze.refreeze()

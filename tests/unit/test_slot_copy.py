@@ -18,10 +18,16 @@ DOMAIN = Path(__file__).resolve().parents[2] / "domain.yml"
 
 @pytest.fixture
 def patched() -> Iterator[None]:
+    """Rasa's own Slot during the test (a channel built by an earlier test may have
+    installed the patch), as it was afterwards."""
     had = Slot.__dict__.get("__copy__")
-    yield
-    if had is None and "__copy__" in Slot.__dict__:
+    if had is not None:
         del Slot.__copy__
+    yield
+    if "__copy__" in Slot.__dict__:
+        del Slot.__copy__
+    if had is not None:
+        Slot.__copy__ = had
 
 
 def test_every_slot_of_the_domain_copies_as_copy_copy_does(patched: None) -> None:
