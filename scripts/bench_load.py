@@ -236,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = [stock, faq, report]
         if not args.no_cluster:
             cluster_url = stack.enter_context(running_cluster(2, tmp / "cluster"))
-            runs.append(Run("cluster of 2, FAQ conversations", "cluster", cluster_url,
-                            FAQ_TURNS))
+            cluster = Run("cluster of 2, FAQ conversations", "cluster", cluster_url, FAQ_TURNS)
+            runs.append(cluster)
         print(f"bench-load: {len(runs)} closed-loop runs, interleaved in {args.rounds} rounds "
               f"of {args.seconds / args.rounds:g} s each...", flush=True)
         interleaved(runs, args.seconds, args.rounds)
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nMessage #{args.long} vs #2 of one conversation: {late:.0f} ms vs {early:.0f} ms "
           f"({late / early:.2f}×)")
     if not args.no_cluster:
-        print(f"Cluster of 2 vs one process (FAQ): {runs[3].rate / faq.rate:.2f}×")
+        print(f"Cluster of 2 vs one process (FAQ): {cluster.rate / faq.rate:.2f}×")
     if not args.no_breakdown:
         print("\nWhere the time of one message goes:", flush=True)
         from scripts import bench_breakdown
