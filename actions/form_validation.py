@@ -6,7 +6,8 @@ The idea is Rasa financial-demo's `CustomFormValidationAction`
 - **One guard.** Before an `extract_<slot>` method runs, the base decides
   whether this message may fill that slot at all (`SlotReading`): a message
   the NLU reads as a control intent (a question, "batal", a file) is left to
-  the rules; a slot may be read only as the answer to its own question; a
+  the rules, unless the slot was asked and the model's "question" is phrased as a
+  statement (`statement_when_asked`); a slot may be read only as the answer to its own question; a
   filled slot is not read again unless it collects (links).
 - **One failure path.** An extractor or validator that cannot use an answer
   returns `self.fail(...)`: it counts the failure for that slot (slot
@@ -39,6 +40,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.services import latest_intent
+from bot.question_form import looks_like_question
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ CONTROL_INTENTS = frozenset(
      "unsupported_message"}
 )
 CONTROL_CONFIDENCE = 0.6
+#: Control intents that are questions: a statement the model gives one of these
+#: may still answer the form's question (`SlotReading.statement_when_asked`).
+QUESTION_INTENTS = frozenset({"faq", "ask_rules"})
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,16 @@ class SlotReading:
     refill: read even when the slot is already filled (the slot collects).
     control_when_asked: read a control message too when it answers this
     slot's question (a link the NLU took for a question is still a link).
+    statement_when_asked: read a message the NLU took for a rules question
+    when it answers this slot's question and is not phrased as a question
+    ("kampanye di luar jadwal" typed as the category is an answer; "kampanye
+    di luar jadwal itu apa?" is still answered first).
     """
 
     only_when_asked: bool = False
     refill: bool = False
     control_when_asked: bool = False
+    statement_when_asked: bool = False
 
 
 DEFAULT_READING = SlotReading()
@@ -77,6 +87,14 @@ def is_control_message(tracker: Tracker) -> bool:
     """True when the latest message is confidently a control intent."""
     name, confidence = latest_intent(tracker)
     return name in CONTROL_INTENTS and confidence >= CONTROL_CONFIDENCE
+
+
+def is_statement_answer(tracker: Tracker) -> bool:
+    """True when the NLU took the latest message for a rules question but it is
+    not phrased as one (no "?", interrogative or tag word: `bot.question_form`)."""
+    name, _ = latest_intent(tracker)
+    text = (tracker.latest_message or {}).get("text") or ""
+    return name in QUESTION_INTENTS and not looks_like_question(text)
 
 
 def failure_counts(tracker: Tracker) -> dict[str, int]:
@@ -127,7 +145,10 @@ class GuidedFormValidationAction(FormValidationAction):
         if not reading.refill and tracker.get_slot(slot) is not None:
             return False
         if is_control_message(tracker):
-            return reading.control_when_asked and asked
+            if not asked:
+                return False
+            return reading.control_when_asked or (
+                reading.statement_when_asked and is_statement_answer(tracker))
         return True
 
     async def get_extraction_events(

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from bot.categories import categories, detect_category, get_category
 from bot.dates import is_past_deadline, parse_known_date
+from bot.question_form import question_words
 from bot.regions import build_region_index, match_region, resolve_choice
 from bot.report_wording import load_wording_once
 from bot.urls import extract_urls
@@ -110,6 +111,7 @@ def preload() -> None:
     build_region_index()
     categories()
     answer_words()
+    question_words()
     load_wording_once()
 
 

@@ -123,6 +123,30 @@ def test_step_by_step_with_faq_in_the_middle_and_an_invalid_link(assistant: Assi
 
 
 @pytest.mark.slow
+def test_answers_typed_as_statements_are_not_taken_for_rules_questions(
+    assistant: Assistant,
+) -> None:
+    """A category typed as its button title and an account of events that sounds
+    like a rules topic answer the form's questions; a question is still answered."""
+    sender = "e2e-typed-answers"
+    assistant.say(sender, "saya mau lapor")
+    assistant.say(sender, "/affirm")  # consent
+    replies = assistant.say(sender, "http://web.example.id/hapus/1")
+    assert "Politik uang" in buttons(replies)
+    replies = assistant.say(sender, "kampanye di luar jadwal itu maksudnya apa")
+    assert "kampanye" in texts(replies).lower() and "Politik uang" in buttons(replies)
+    replies = assistant.say(sender, "kampanye di luar jadwal")
+    assert "Ceritakan singkat" in texts(replies), texts(replies)
+    replies = assistant.say(sender, "berita bohong soal tps dipindah ke kampung sebelah")
+    assert "Di daerah mana" in texts(replies), texts(replies)
+    assistant.say(sender, "nasional")
+    assistant.say(sender, "hari ini")
+    summary = texts(assistant.say(sender, "lewati"))
+    assert "Kampanye di luar jadwal" in summary, summary
+    assert "berita bohong soal tps dipindah ke kampung sebelah" in summary
+
+
+@pytest.mark.slow
 def test_cancel_files_nothing(assistant: Assistant) -> None:
     sender = "e2e-cancel"
     assistant.say(sender, "mau lapor ada hoaks")

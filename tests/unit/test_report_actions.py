@@ -537,3 +537,61 @@ async def test_relative_dates_count_from_the_form_clock(domain: dict[str, Any]) 
     await ActionAskReportConfirmed(today=fixed_day(date(2024, 2, 14))).run(
         summary, tracker("lewati", filled), domain)
     assert summary.messages[0]["known_date_label"] == "11 Februari 2024 (3 hari lalu)"
+
+
+@pytest.mark.parametrize(("slot", "text", "expected"), [
+    ("category", "kampanye di luar jadwal", "kampanye_di_luar_jadwal"),
+    ("category", "kampanye pas masa tenang", "kampanye_di_luar_jadwal"),
+    ("description", "berita bohong soal tps dipindah ke kampung sebelah",
+     "berita bohong soal tps dipindah ke kampung sebelah"),
+])
+async def test_a_statement_the_model_took_for_a_question_answers_the_asked_slot(
+    domain: dict[str, Any], slot: str, text: str, expected: str,
+) -> None:
+    t = tracker(text, {"requested_slot": slot, "consent_given": True,
+                       "report_links": ["https://x.com/a/status/1"]},
+                intent="faq", confidence=0.96)
+    slots, texts = await run_form(t, domain)
+    assert slots[slot] == expected
+    assert texts == []
+
+
+@pytest.mark.parametrize(("slot", "text"), [
+    ("category", "kampanye di luar jadwal itu apa"),
+    ("description", "eh kapan masa tenang"),
+    ("description", "yang kayak gini melanggar kan"),
+])
+async def test_a_question_at_the_asked_slot_is_still_left_to_the_rules(
+    domain: dict[str, Any], slot: str, text: str,
+) -> None:
+    t = tracker(text, {"requested_slot": slot, "consent_given": True,
+                       "report_links": ["https://x.com/a/status/1"]},
+                intent="faq", confidence=0.96)
+    slots, texts = await run_form(t, domain)
+    assert {k: v for k, v in slots.items() if k != "requested_slot"} == {}
+    assert texts == []
+
+
+async def test_a_statement_read_as_another_control_intent_is_not_taken(
+    domain: dict[str, Any],
+) -> None:
+    # Only rules questions step aside for statements: "batal" stays a cancel.
+    t = tracker("batal aja deh laporannya", {"requested_slot": "description",
+                                            "consent_given": True},
+                intent="stop", confidence=0.97)
+    slots, _ = await run_form(t, domain)
+    assert "description" not in slots
+
+
+async def test_a_statement_the_model_took_for_a_question_fills_only_the_asked_slot(
+    domain: dict[str, Any],
+) -> None:
+    # Asked for the description, a category word is kept as the account of events;
+    # the category is not read from it behind the citizen's back.
+    t = tracker("kampanye pas masa tenang di grup wa warga",
+                {"requested_slot": "description", "consent_given": True,
+                 "report_links": ["https://x.com/a/status/1"]},
+                intent="faq", confidence=0.96)
+    slots, _ = await run_form(t, domain)
+    assert slots["description"] == "kampanye pas masa tenang di grup wa warga"
+    assert "category" not in slots
