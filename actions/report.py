@@ -121,18 +121,20 @@ class ValidateReportForm(GuidedFormValidationAction):
 
     def slot_readings(self) -> Mapping[str, SlotReading]:
         """Links collect and are read from any message (a link the NLU took for a
-        question still answers the link question); a category or account of
-        events phrased as a statement answers its question whatever the model
-        says; the form's own questions and the reported party are read only as
+        question still answers the link question); a free-text answer phrased
+        as a statement answers its question whatever the model says; the
+        form's own questions and the reported party are read only as
         answers to their question."""
         asked_only = SlotReading(only_when_asked=True, refill=True)
         return {
             "report_links": SlotReading(refill=True, control_when_asked=True),
-            # A category or an account of events typed as a statement answers the
-            # question even when the model took it for a rules question.
+            # An answer typed as a statement answers the question even when the
+            # model took it for a rules question ("kampanye di luar jadwal").
             "category": SlotReading(statement_when_asked=True),
             "description": SlotReading(statement_when_asked=True),
-            "reported_party": SlotReading(only_when_asked=True),
+            "region": SlotReading(statement_when_asked=True),
+            "known_date": SlotReading(statement_when_asked=True),
+            "reported_party": SlotReading(only_when_asked=True, statement_when_asked=True),
             SCREEN_SLOT: asked_only,
             "report_confirmed": asked_only,
             "edit_field": asked_only,

@@ -21,6 +21,8 @@ QUESTIONS = [
     "masih bisa dilaporin nggak ya kak",
     "what is masa tenang",
     "itu hoaks bukan",
+    "aturan masa tenang",
+    "sanksi politik uang",
 ]
 STATEMENTS = [
     "kampanye di luar jadwal",

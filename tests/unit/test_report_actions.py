@@ -544,6 +544,7 @@ async def test_relative_dates_count_from_the_form_clock(domain: dict[str, Any]) 
     ("category", "kampanye pas masa tenang", "kampanye_di_luar_jadwal"),
     ("description", "berita bohong soal tps dipindah ke kampung sebelah",
      "berita bohong soal tps dipindah ke kampung sebelah"),
+    ("reported_party", "bawaslu sendiri", "bawaslu sendiri"),
 ])
 async def test_a_statement_the_model_took_for_a_question_answers_the_asked_slot(
     domain: dict[str, Any], slot: str, text: str, expected: str,
@@ -595,3 +596,14 @@ async def test_a_statement_the_model_took_for_a_question_fills_only_the_asked_sl
     slots, _ = await run_form(t, domain)
     assert slots["description"] == "kampanye pas masa tenang di grup wa warga"
     assert "category" not in slots
+
+
+async def test_a_date_typed_as_a_statement_gets_the_date_explained_not_a_faq(
+    domain: dict[str, Any],
+) -> None:
+    t = tracker("sehari sebelum pemungutan suara",
+                {"requested_slot": "known_date", "consent_given": True},
+                intent="faq", confidence=0.98)
+    slots, texts = await run_form(t, domain)
+    assert slots["form_failures"] == {"known_date": 1}
+    assert texts and "hari ini" in texts[0], texts
