@@ -17,7 +17,8 @@ export PYTHONHASHSEED := 0
 
 # Everything the trained model depends on.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
-                $(shell find bot/nlu bot/policies -type f -name "*.py" -o -type f -name "*.yml" 2>/dev/null | grep -v __pycache__)
+                $(shell find bot/nlu bot/policies -type f -name "*.py" -o -type f -name "*.yml" 2>/dev/null | grep -v __pycache__) \
+                bot/question_form.py bot/resources/word_lists/questions.yml
 
 .PHONY: help setup system-deps run run-cluster bench-load train shell test test-unit test-stories test-nlu validate lint eval-nlu bench bench-ocr preview clean lock \
         nlu-inbox nlu-accept reload bench-reload cv-nlu

@@ -5,7 +5,8 @@ interrogative anywhere ("gimana", "kapan", "kumaha"), or a tag word at the end
 ("boleh ga", "melanggar kan"; trailing particles such as "sih", "min" skipped;
 not after "padahal": "dibilang curang padahal tidak" is a statement).
 The report form uses it to tell an answer to its own question from a question
-asked in the middle of a report (`actions.form_validation.SlotReading`).
+asked in the middle of a report (`actions.form_validation.SlotReading`), and the
+intent classifier as one feature (`bot.nlu.linear_classifier`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from bot.word_lists import load_word_list, required, word_set
+from bot.word_lists import WORD_LISTS_DIR, load_word_list, required, word_set
 
 QUESTION_WORDS = "questions"  # bot/resources/word_lists/questions.yml
+#: The file, which the intent classifier's question feature also reads: a change
+#: to it retrains the model (`make train`, `make reload`, Rasa's graph cache).
+QUESTION_WORDS_FILE = WORD_LISTS_DIR / f"{QUESTION_WORDS}.yml"
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 

@@ -48,18 +48,18 @@ def featurized_examples(data_path: Path) -> list:
     return examples
 
 
-def cross_validate(examples: list, labels: list[str], folds: int, seed: int = 42
-                   ) -> tuple[float, list[tuple[str, str, str]]]:
+def cross_validate(examples: list, labels: list[str], folds: int, config: dict,
+                   seed: int = 42) -> tuple[float, list[tuple[str, str, str]]]:
     """Accuracy over stratified folds and the misclassified (text, label, predicted)."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    from bot.nlu.linear_classifier import FEATURE_DEFAULTS, LinearTextModel
+    from bot.nlu.linear_classifier import LinearTextModel
 
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     predicted: list[str] = [""] * len(examples)
     for train_idx, test_idx in splitter.split(np.zeros(len(labels)), labels):
-        model = LinearTextModel(dict(FEATURE_DEFAULTS))
+        model = LinearTextModel(dict(config))
         model.fit([examples[i] for i in train_idx], [labels[i] for i in train_idx])
         for i, ranking in zip(test_idx, model.rank([examples[i] for i in test_idx]), strict=True):
             predicted[i] = ranking[0][0]
@@ -73,14 +73,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "nlu")
     parser.add_argument("--errors", action="store_true", help="list every misclassified example")
+    parser.add_argument("--seeds", default="",
+                        help="also the intent accuracy with other fold shuffles, e.g. 1,2,3,4: "
+                             "how much of a change is noise")
     args = parser.parse_args(argv)
 
+    from bot.nlu.linear_classifier import LinearIntentClassifier, LinearResponseSelector
+
+    intent_config = LinearIntentClassifier.get_default_config()
     examples = featurized_examples(args.data)
     intents = [m.get("intent") for m in examples]
-    intent_accuracy, intent_errors = cross_validate(examples, intents, args.folds)
+    intent_accuracy, intent_errors = cross_validate(examples, intents, args.folds, intent_config)
     faq = [m for m in examples if m.get("intent_response_key")]
     topics = [m.get("intent_response_key") for m in faq]
-    faq_accuracy, faq_errors = cross_validate(faq, topics, args.folds)
+    faq_accuracy, faq_errors = cross_validate(faq, topics, args.folds,
+                                              LinearResponseSelector.get_default_config())
 
     print(f"{args.folds}-fold cross-validation on {args.data} ({len(examples)} examples)")
     print(f"intent accuracy {intent_accuracy:.3f}  ({len(intent_errors)} misclassified)")
@@ -89,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     print("most frequent confusions (label -> predicted):")
     for (label, guess), count in pairs.most_common(10):
         print(f"  {count:3d}  {label} -> {guess}")
+    if args.seeds:
+        scores = [intent_accuracy] + [
+            cross_validate(examples, intents, args.folds, intent_config, int(seed))[0]
+            for seed in args.seeds.split(",")]
+        print("intent accuracy by fold shuffle (seed 42 first): "
+              + " ".join(f"{score:.3f}" for score in scores)
+              + f"  mean {sum(scores) / len(scores):.3f}")
     if args.errors:
         for text, label, guess in sorted(intent_errors + faq_errors, key=lambda e: (e[1], e[2])):
             print(f"  {label} -> {guess} | {text}")

@@ -9,6 +9,11 @@ Both components see the same features for a message:
 * The dense sentence feature of the pipeline (multilingual-e5-small from
   `bot.nlu.e5_featurizer`), scaled by `dense_weight`. It carries meaning across
   paraphrases and languages (an English question lands near its Indonesian twin).
+* For the intent classifier only, one feature scaled by `question_weight`: the
+  message is phrased as a question (`bot.question_form`: a "?", an interrogative,
+  a tag word such as "boleh ga"). Rules questions and reports, or a report's
+  answers, often share every content word; the phrasing tells them apart. With it,
+  5-fold CV intent accuracy rose on each of five fold seeds (mean 0.925 -> 0.930).
 
 A multinomial logistic regression on these features beat DIET and Rasa's
 ResponseSelector on the independent test set and by cross-validation (see
@@ -25,6 +30,7 @@ runs code from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import zlib
@@ -63,6 +69,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.data_shape import SHAPE_FILE, nlu_shape
+from bot.question_form import QUESTION_WORDS_FILE, looks_like_question
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +83,11 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "max_iter": 5000,
     # how many labels to report in the ranking
     "ranking_length": 10,
+    # weight of the "phrased as a question" feature (0: not used)
+    "question_weight": 0.0,
 }
+#: The intent classifier's question feature weight (chosen by 5-fold CV on five seeds).
+INTENT_QUESTION_WEIGHT = 0.5
 
 
 def message_text(message: Message) -> str:
@@ -115,10 +126,18 @@ class LinearTextModel:
                 rows[i] = np.asarray(sentence.features).reshape(-1)
         return rows * float(self.config["dense_weight"])
 
+    def _question(self, messages: list[Message]) -> np.ndarray:
+        weight = float(self.config["question_weight"])
+        return np.asarray([[weight if looks_like_question(m.get(TEXT) or "") else 0.0]
+                           for m in messages], dtype=np.float32)
+
     def _features(self, messages: list[Message], fit: bool = False) -> csr_matrix:
         texts = [message_text(m) for m in messages]
         sparse = self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts)
-        return hstack([sparse, csr_matrix(self._dense(messages))]).tocsr()
+        blocks = [sparse, csr_matrix(self._dense(messages))]
+        if float(self.config["question_weight"]):
+            blocks.append(csr_matrix(self._question(messages)))
+        return hstack(blocks).tocsr()
 
     def fit(self, messages: list[Message], labels: list[str]) -> None:
         """Fit the n-gram vocabulary and the classifier on labelled messages."""
@@ -161,6 +180,7 @@ class LinearTextModel:
             "vocabulary": {k: int(v) for k, v in self.vectorizer.vocabulary_.items()},
             "classes": [str(c) for c in self.classifier.classes_],
             "dense_dim": self.dense_dim,
+            "question_weight": float(self.config["question_weight"]),
         }
         (directory / "linear_model.json").write_text(json.dumps(meta), encoding="utf-8")
         np.save(directory / "idf.npy", self.vectorizer.idf_)
@@ -178,6 +198,8 @@ class LinearTextModel:
         model.vectorizer = model._new_vectorizer(meta["vocabulary"])
         model.vectorizer.idf_ = np.load(directory / "idf.npy", allow_pickle=False)
         model.dense_dim = int(meta["dense_dim"])
+        # The features the coefficients were fitted on, whatever the config says now.
+        model.config["question_weight"] = float(meta.get("question_weight", 0.0))
         classifier = LogisticRegression(C=float(model.config["C"]))
         classifier.classes_ = np.asarray(meta["classes"])
         classifier.coef_ = np.load(directory / "coef.npy", allow_pickle=False)
@@ -217,6 +239,15 @@ class _LinearComponent(GraphComponent):
         """Python packages this component needs."""
         return ["sklearn", "scipy"]
 
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Digest of the question words when the question feature is on, so that
+        editing bot/resources/word_lists/questions.yml retrains the classifier
+        (Rasa's graph cache sees only the config and the training data)."""
+        if not float(config.get("question_weight") or 0.0):
+            return None
+        return hashlib.sha256(QUESTION_WORDS_FILE.read_bytes()).hexdigest()
+
     def _persist(self, extra: dict[str, Any] | None = None) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             self.model.save(directory)
@@ -250,8 +281,9 @@ class LinearIntentClassifier(_LinearComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Feature and regularisation defaults (see FEATURE_DEFAULTS)."""
-        return dict(FEATURE_DEFAULTS)
+        """Feature and regularisation defaults (see FEATURE_DEFAULTS), with the
+        question feature on."""
+        return {**FEATURE_DEFAULTS, "question_weight": INTENT_QUESTION_WEIGHT}
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on every intent example (retrieval intents count as their base intent)."""

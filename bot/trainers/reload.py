@@ -1,7 +1,8 @@
 """Train what changed and swap the model into the running servers (`make reload`).
 
 1. **What changed**: the training inputs (config.yml, domain.yml, data/**/*.yml,
-   bot/nlu/*, bot/policies/*) newer than the model file, as `make train` decides.
+   bot/nlu/*, bot/policies/*, the question words of bot/question_form.py) newer
+   than the model file, as `make train` decides.
 2. **Train only that**:
    - Only examples without entities changed (the data's `bot.nlu.data_shape` is the
      one the running model was trained on; what `make nlu-accept` writes): re-fit the
@@ -49,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.privacy import model_reload_token
+from bot.question_form import QUESTION_WORDS_FILE
 from bot.settings import PROJECT_ROOT
 from bot.trainers.patch import patch_model
 
@@ -73,6 +75,7 @@ def training_inputs(project: Path) -> list[Path]:
     for package in ("nlu", "policies"):
         files += sorted(path for path in (PROJECT_ROOT / "bot" / package).rglob("*")
                         if path.suffix in (".py", ".yml") and "__pycache__" not in path.parts)
+    files += [PROJECT_ROOT / "bot" / "question_form.py", QUESTION_WORDS_FILE]
     return [path for path in files if path.exists()]
 
 

@@ -197,3 +197,53 @@ def test_untrained_components_predict_nothing(tmp_path: Path) -> None:
         LinearIntentClassifier.get_default_config(), storage, Resource("intent"), CONTEXT
     )
     assert not loaded.model.trained
+
+
+def test_the_intent_classifier_reads_the_phrasing_the_selector_does_not(
+    tmp_path: Path, training_data: TrainingData
+) -> None:
+    storage = LocalModelStorage(tmp_path)
+    classifier, selector = _intent_classifier(storage), _selector(storage)
+    classifier.train(training_data)
+    selector.train(training_data)
+    dense = classifier.model.dense_dim
+    vocabulary = len(classifier.model.vectorizer.vocabulary_)
+    # One more coefficient than n-grams + embedding: the question feature.
+    assert classifier.model.classifier.coef_.shape[1] == vocabulary + dense + 1
+    assert selector.model.classifier.coef_.shape[1] == (
+        len(selector.model.vectorizer.vocabulary_) + dense)
+    question, statement = _featurise(_messages(["status tiket saya apa",
+                                                "status tiket saya"]))
+    columns = classifier.model._features([question, statement])[:, -1].toarray().ravel()
+    assert list(columns) == [LinearIntentClassifier.get_default_config()["question_weight"], 0]
+
+
+def test_a_model_is_loaded_with_the_features_it_was_trained_on(
+    tmp_path: Path, training_data: TrainingData
+) -> None:
+    storage = LocalModelStorage(tmp_path)
+    classifier = _intent_classifier(storage)
+    classifier.train(training_data)
+    # A config without the question feature still loads a model trained with it.
+    config = {**LinearIntentClassifier.get_default_config(), "question_weight": 0.0}
+    loaded = LinearIntentClassifier.load(config, storage, Resource("intent"), CONTEXT)
+    message = _featurise(_messages(["masa tenang mulai kapan"]))[0]
+    loaded.process([message])
+    assert message.get(INTENT)["name"] == "faq"
+
+
+def test_editing_the_question_words_retrains_the_intent_classifier() -> None:
+    from hashlib import sha256
+
+    from bot.question_form import QUESTION_WORDS_FILE
+    from bot.settings import PROJECT_ROOT
+    from bot.trainers.reload import training_inputs
+
+    config = LinearIntentClassifier.get_default_config()
+    assert LinearIntentClassifier.fingerprint_addon(config) == sha256(
+        QUESTION_WORDS_FILE.read_bytes()).hexdigest()
+    assert LinearResponseSelector.fingerprint_addon(
+        LinearResponseSelector.get_default_config()) is None
+    assert QUESTION_WORDS_FILE in training_inputs(PROJECT_ROOT)
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "bot/resources/word_lists/questions.yml" in makefile
