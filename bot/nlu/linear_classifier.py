@@ -69,7 +69,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.data_shape import SHAPE_FILE, nlu_shape
-from bot.question_form import QUESTION_WORDS_FILE, looks_like_question
+from bot.question_form import QUESTION_WORDS_FILE, looks_like_question, question_words
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +222,8 @@ class _LinearComponent(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model or LinearTextModel(config)
+        if float(self.model.config["question_weight"]):
+            question_words()  # read the word list now, not while parsing a message
 
     @classmethod
     def create(
