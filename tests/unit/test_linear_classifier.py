@@ -137,13 +137,20 @@ def test_faq_topic_is_selected_in_rasa_response_selector_format(
     assert confidence == response["confidence"]
 
 
-def test_a_loaded_model_predicts_like_the_trained_one(
-    tmp_path: Path, training_data: TrainingData
-) -> None:
+def _trained(tmp_path: Path, training_data: TrainingData
+             ) -> tuple[LocalModelStorage, LinearIntentClassifier, LinearResponseSelector]:
+    """An intent classifier and an FAQ selector trained on `training_data`."""
     storage = LocalModelStorage(tmp_path)
     classifier, selector = _intent_classifier(storage), _selector(storage)
     classifier.train(training_data)
     selector.train(training_data)
+    return storage, classifier, selector
+
+
+def test_a_loaded_model_predicts_like_the_trained_one(
+    tmp_path: Path, training_data: TrainingData
+) -> None:
+    storage, classifier, selector = _trained(tmp_path, training_data)
     texts = ["pagi kak", "kapan sih masa tenangnya", "status aduan saya gmn"]
     before = _featurise(_messages(texts))
     classifier.process(before)
@@ -202,10 +209,7 @@ def test_untrained_components_predict_nothing(tmp_path: Path) -> None:
 def test_the_intent_classifier_reads_the_phrasing_the_selector_does_not(
     tmp_path: Path, training_data: TrainingData
 ) -> None:
-    storage = LocalModelStorage(tmp_path)
-    classifier, selector = _intent_classifier(storage), _selector(storage)
-    classifier.train(training_data)
-    selector.train(training_data)
+    storage, classifier, selector = _trained(tmp_path, training_data)
     dense = classifier.model.dense_dim
     vocabulary = len(classifier.model.vectorizer.vocabulary_)
     # One more coefficient than n-grams + embedding: the question feature.
